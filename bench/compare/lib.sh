@@ -1,0 +1,81 @@
+# Shared helpers for bench/compare scripts (sourced). Servers run on loopback only.
+
+free_port() {
+  python3 - <<'PY' 2>/dev/null || echo $((20000 + RANDOM % 20000))
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+PY
+}
+
+start_nginx() {  # $1 = temp dir; sets NGINX_URL, NGINX_PID
+  local dir=$1 port
+  port=$(free_port)
+  mkdir -p "$dir/nginx/www"
+  chmod a+rx "$dir"  # workers run as an unprivileged user
+  printf 'ok\n' >"$dir/nginx/www/ok.txt"
+  cat >"$dir/nginx/nginx.conf" <<CONF
+worker_processes auto;
+pid $dir/nginx/nginx.pid;
+error_log $dir/nginx/error.log warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $dir/nginx/body;
+  server {
+    listen 127.0.0.1:$port;
+    root $dir/nginx/www;
+  }
+}
+CONF
+  nginx -c "$dir/nginx/nginx.conf" -p "$dir/nginx" &
+  NGINX_PID=$!
+  NGINX_URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do curl -fsS "$NGINX_URL/ok.txt" >/dev/null 2>&1 && return 0; sleep 0.05; done
+  echo "nginx did not start" >&2; return 1
+}
+
+start_agentmesh() {  # $1 = temp dir; extra args follow; sets AM_URL, AM_PID
+  local dir=$1; shift
+  build/agentmesh serve --listen 127.0.0.1:0 --data-dir "$dir/am-data" --log-level warn "$@" \
+    >"$dir/am.out" 2>"$dir/am.err" &
+  AM_PID=$!
+  local line=""
+  for _ in $(seq 1 200); do
+    line=$(grep -m1 '^agentmesh listening on ' "$dir/am.out" || true)
+    [[ -n "$line" ]] && break
+    sleep 0.05
+  done
+  AM_URL=${line#agentmesh listening on }
+  [[ "$AM_URL" == http://* ]] || { echo "agentmesh did not start" >&2; cat "$dir/am.err" >&2; return 1; }
+}
+
+stop_all() {
+  [[ -n "${AM_PID:-}" ]] && kill "$AM_PID" 2>/dev/null && wait "$AM_PID" 2>/dev/null || true
+  [[ -n "${NGINX_PID:-}" ]] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null || true
+}
+
+# wrk_run URL SECONDS -> one line "RPS P99_MS"
+wrk_run() {
+  local out
+  out=$(wrk -t2 -c64 -d"$2"s --latency -s bench/compare/heartbeat.lua "$1")
+  local rps p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
+  if grep -q 'Non-2xx' <<<"$out"; then echo "warning: non-2xx responses: $(grep Non-2xx <<<"$out")" >&2; fi
+  echo "$rps $p99"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+# report FILE_A FILE_B NAME_A NAME_B: medians and ratios A/B
+report() {
+  local a_rps a_p99 b_rps b_p99
+  a_rps=$(awk '{print $1}' "$1" | median); a_p99=$(awk '{print $2}' "$1" | median)
+  b_rps=$(awk '{print $1}' "$2" | median); b_p99=$(awk '{print $2}' "$2" | median)
+  printf '%-22s median %10.0f req/s  p99 %7.2f ms\n' "$3" "$a_rps" "$a_p99"
+  printf '%-22s median %10.0f req/s  p99 %7.2f ms\n' "$4" "$b_rps" "$b_p99"
+  awk -v ar="$a_rps" -v br="$b_rps" -v ap="$a_p99" -v bp="$b_p99" \
+    'BEGIN {printf "ratio req/s %.2f   ratio p99 %.2f\n", ar / br, ap / bp}'
+}
