@@ -76,16 +76,17 @@ Result<Duration> ParseDuration(std::string_view text) {
 }
 
 std::string FormatDuration(Duration d) {
-  long long ns = d.count();
-  if (ns == 0) {
+  if (d.count() == 0) {
     return "0s";
   }
   std::string sign;
-  if (ns < 0) {
+  // The magnitude is unsigned so that Duration::min() does not overflow on negation.
+  auto ns = static_cast<unsigned long long>(d.count());
+  if (d.count() < 0) {
     sign = "-";
-    ns = -ns;
+    ns = 0ULL - ns;
   }
-  constexpr long long kSec = 1'000'000'000LL;
+  constexpr unsigned long long kSec = 1'000'000'000ULL;
   if (ns % kSec != 0) {
     if (ns % 1'000'000 == 0) {
       return sign + std::to_string(ns / 1'000'000) + "ms";
@@ -95,7 +96,7 @@ std::string FormatDuration(Duration d) {
     }
     return sign + std::to_string(ns) + "ns";
   }
-  long long s = ns / kSec;
+  unsigned long long s = ns / kSec;
   std::string out = sign;
   if (s >= 3600) {
     out += std::to_string(s / 3600) + "h";

@@ -66,11 +66,18 @@ class InstanceHealth {
  private:
   std::optional<StateChange> MoveTo(HealthState to, std::string reason);
   void AddConfirmation(std::string_view observer);
+  // unhealthy -> recovering, counting `observer` (if any) as the first confirmation.
+  std::optional<StateChange> StartRecovery(std::string_view observer, std::string reason);
+  // recovering: counts `observer`; -> healthy once enough distinct observers confirmed.
+  std::optional<StateChange> Confirm(std::string_view observer);
 
   const HealthConsensusOptions* options_;
   HealthState state_;
   int consecutive_failures_ = 0;
   std::vector<std::string> confirmations_;
+  // The failure detector's last verdicts (OnDetector / OnHeartbeat).
+  bool detector_suspect_ = false;
+  bool detector_expired_ = false;
 };
 
 }  // namespace agentmesh::health

@@ -120,11 +120,18 @@ class Membership {
 
   void Record(Instance& inst, const StateChange& change, core::TimePoint now, core::WallTime wall);
   InstanceView View(const Instance& inst, core::TimePoint now) const;
+  // Looks up a live (not left) instance. Errors: kNotFound, kFailedPrecondition.
+  core::Result<Instance*> FindLive(const std::string& id);
+  void Emit(const Instance& inst, std::string type, boost::json::object data, core::WallTime wall);
+  // Returns the index of `reason` in reasons_, adding it on first use.
+  std::uint8_t InternReason(std::string_view reason);
 
   MembershipOptions options_;
   core::EventSink* sink_;
   std::unordered_map<std::string, std::unique_ptr<Instance>> instances_;
   std::vector<Transition> pending_;
+  // Distinct transition reasons; history entries store an index, not a string.
+  std::vector<std::string> reasons_;
 };
 
 }  // namespace agentmesh::health

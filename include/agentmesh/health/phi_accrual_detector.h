@@ -59,6 +59,17 @@ class PhiAccrualDetector {
   std::size_t HeapBytes() const;
 
  private:
+  struct Stats {
+    double mean_ms = 0;
+    double std_ms = 0;
+  };
+
+  void Add(std::uint16_t interval_ms);
+  void Grow();
+  Stats ComputeStats() const;
+  // Returns phi at `now` given the window's statistics; requires a heartbeat.
+  double PhiFrom(const Stats& stats, core::TimePoint now) const;
+
   const PhiAccrualOptions* options_;
   std::unique_ptr<std::uint16_t[]> window_;  // ring of intervals in ms, saturating
   int capacity_ = 0;                         // allocated slots, grows up to max_sample_size
