@@ -192,9 +192,13 @@ void Membership::Restore(const InstanceSpec& spec, HealthState state, core::Wall
   auto inst = std::make_unique<Instance>(options_, spec, state, registered_at);
   if (state == HealthState::kLeft) {
     inst->left_at = now;
-  } else {
-    inst->detector.Heartbeat(now);  // the grace period: restore time counts as a heartbeat
+  } else if (spec.address.empty()) {
+    // Heartbeats are all we know of this instance: the restore time counts as one, a
+    // grace period so that a restart does not fail every instance at once.
+    inst->detector.Heartbeat(now);
   }
+  // An instance with an address is judged by health checks until its first heartbeat;
+  // faking one would expire a check-only instance and leave it stuck unhealthy.
   instances_.insert_or_assign(spec.id, std::move(inst));
 }
 

@@ -245,6 +245,22 @@ TEST(MembershipTest, RestoreStartsHeartbeatClockAtRestoreTime) {
   EXPECT_TRUE(f.sink.OfType("agent.registered").empty());  // restoring is not news
 }
 
+TEST(MembershipTest, RestoredCheckOnlyInstanceIsJudgedByChecksNotHeartbeats) {
+  MembershipFixture f;
+  f.membership.Restore(MakeSpec("checked", 2, "127.0.0.1:9"), HealthState::kHealthy,
+                       f.clock.WallNow(), f.clock.Now());
+  for (int i = 0; i < 12; ++i) {
+    f.clock.Advance(seconds(5));
+    f.Tick();
+    ASSERT_TRUE(f.Check("checked", true).ok());
+  }
+  EXPECT_EQ(f.State("checked"), HealthState::kHealthy);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(f.Check("checked", false).ok());
+  }
+  EXPECT_EQ(f.State("checked"), HealthState::kUnhealthy);
+}
+
 TEST(MembershipTest, ListFiltersAndSortsById) {
   MembershipFixture f;
   InstanceSpec b = MakeSpec("b", 2, "127.0.0.1:2");
