@@ -58,6 +58,12 @@ struct EnumTable<InvalidationStrategy> {
       {InvalidationStrategy::kVersion, "version"}};
 };
 
+template <>
+struct EnumTable<StorageBackend> {
+  static constexpr std::pair<StorageBackend, std::string_view> kEntries[] = {
+      {StorageBackend::kEmbedded, "embedded"}};
+};
+
 // Returns the YAML spelling of `value`.
 template <typename E>
 constexpr std::string_view NameOf(E value) {

@@ -279,6 +279,12 @@ void Visit(SlaPolicy& s, V& v) {
   v.Field("network_max", s.network_max, kFraction);
 }
 
+template <typename V>
+void Visit(StoragePolicy& s, V& v) {
+  v.Field("membership", s.membership);
+  v.Group("embedded", [&] { v.Field("max_batch", s.embedded_max_batch, Between(1, 100000)); });
+}
+
 // Visits every section in file order.
 template <typename V>
 void VisitPolicy(Policy& p, V& v) {
@@ -304,6 +310,7 @@ void VisitPolicy(Policy& p, V& v) {
   v.Group("tracing", [&] { Visit(p.tracing, v); });
   v.Group("debug", [&] { Visit(p.debug, v); });
   v.Group("sla", [&] { Visit(p.sla, v); });
+  v.Group("storage", [&] { Visit(p.storage, v); });
 }
 
 }  // namespace agentmesh::config::internal

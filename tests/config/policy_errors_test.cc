@@ -32,8 +32,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadPolicy{"UnknownKey", "health:\n  check_intervall: 5s\n",
                   "policy.yaml:2:3: health.check_intervall: unknown key (did you mean "
                   "'check_interval'?)"},
-        BadPolicy{"UnknownSection", "storage:\n  engine: sqlite\n",
-                  "policy.yaml:1:1: storage: unknown key"},
+        BadPolicy{"UnknownSection", "storages:\n  engine: sqlite\n",
+                  "policy.yaml:1:1: storages: unknown key"},
+        BadPolicy{"UnknownBackend", "storage:\n  membership: sqlite\n",
+                  "policy.yaml:2:15: storage.membership:"},
         BadPolicy{"UnknownNestedKey", "cache:\n  l1:\n    capacity: 1MiB\n",
                   "policy.yaml:3:5: cache.l1.capacity: unknown key"},
         BadPolicy{"DuplicateKey", "locks:\n  timeout: 30s\n  timeout: 40s\n",

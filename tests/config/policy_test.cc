@@ -187,6 +187,14 @@ TEST(PolicyTest, DefaultMembershipOptionsEqualTheModuleDefaults) {
   EXPECT_EQ(mapped.consensus.failure_threshold, module.consensus.failure_threshold);
   EXPECT_EQ(mapped.consensus.missed_heartbeats, module.consensus.missed_heartbeats);
   EXPECT_EQ(mapped.left_retention, module.left_retention);
+  EXPECT_EQ(mapped.phi.min_std_deviation, module.phi.min_std_deviation);
+  EXPECT_EQ(mapped.phi.acceptable_heartbeat_pause, module.phi.acceptable_heartbeat_pause);
+  EXPECT_EQ(mapped.consensus.recovery_confirmations, module.consensus.recovery_confirmations);
+  EXPECT_EQ(mapped.consensus.heartbeat_interval, module.consensus.heartbeat_interval);
+  EXPECT_EQ(mapped.history_limit, module.history_limit);
+  for (int phase = 0; phase < 3; ++phase) {
+    EXPECT_EQ(mapped.availability_floor[phase], module.availability_floor[phase]);
+  }
 }
 
 TEST(PolicyTest, MembershipOptionsAtTheSchemaBoundsAreValid) {

@@ -42,6 +42,7 @@ struct Policy {
   TracingPolicy tracing;
   DebugPolicy debug;
   SlaPolicy sla;
+  StoragePolicy storage;
   friend bool operator==(const Policy&, const Policy&) = default;
 };
 

@@ -212,4 +212,13 @@ struct SlaPolicy {
   friend bool operator==(const SlaPolicy&, const SlaPolicy&) = default;
 };
 
+// Which backend serves which concern, and the embedded store's settings (DESIGN.md).
+struct StoragePolicy {
+  // Backend of agent registrations.
+  StorageBackend membership = StorageBackend::kEmbedded;
+  // Most writes the embedded store commits in one transaction (group commit).
+  int embedded_max_batch = 1024;
+  friend bool operator==(const StoragePolicy&, const StoragePolicy&) = default;
+};
+
 }  // namespace agentmesh::config

@@ -31,8 +31,13 @@ enum class LoadBalancingAlgorithm { kWeightedRoundRobin, kLeastConnections, kCon
 // How cached entries are invalidated across agents (rules 7.2).
 enum class InvalidationStrategy { kTtl, kEvent, kVersion };
 
+// Which engine serves a concern (DESIGN.md, Backends). Only the embedded store exists
+// so far; engines are added here as their adapters land.
+enum class StorageBackend { kEmbedded };
+
 // Returns the YAML spelling of `value`, e.g. "at_least_once".
 std::string_view EnumName(ConsistencyLevel value);
+std::string_view EnumName(StorageBackend value);
 std::string_view EnumName(ConflictStrategy value);
 std::string_view EnumName(DeliveryGuarantee value);
 std::string_view EnumName(Backoff value);
