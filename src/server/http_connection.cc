@@ -1,0 +1,256 @@
+// The per-connection coroutine: read, route, answer, repeat (see http_server.h).
+#include <charconv>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <thread>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "agentmesh/core/log.h"
+#include "agentmesh/server/errors.h"
+
+#include "http_internal.h"
+#include <unistd.h>
+
+namespace agentmesh::server::internal {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+constexpr std::size_t kMaxCorrelationIdLength = 128;
+constexpr auto kLingerTimeout = std::chrono::seconds(2);
+constexpr std::size_t kMaxLingerBytes = 8 << 20;
+
+// Returns a fresh correlation id: 8 hex digits unique to the thread, then a counter.
+std::string_view NewCorrelationId(char (&buf)[24]) {
+  thread_local const std::uint64_t prefix = [] {
+    thread_local const int anchor = 0;
+    const auto seed =
+        reinterpret_cast<std::uintptr_t>(&anchor) ^
+        static_cast<std::uintptr_t>(std::hash<std::thread::id>{}(std::this_thread::get_id())) ^
+        static_cast<std::uintptr_t>(::getpid());
+    return static_cast<std::uint64_t>(seed * 0x9E3779B97F4A7C15ull) >> 32;
+  }();
+  thread_local std::uint64_t counter = 0;
+  constexpr char kHex[] = "0123456789abcdef";
+  const std::uint64_t value = (prefix << 32) | (++counter & 0xffffffffu);
+  for (int i = 0; i < 16; ++i) {
+    buf[i] = kHex[(value >> (60 - 4 * i)) & 0xf];
+  }
+  return std::string_view(buf, 16);
+}
+
+bool UsableCorrelationId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxCorrelationIdLength) {
+    return false;
+  }
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7e) {
+      return false;
+    }
+  }
+  return true;
+}
+
+ApiError ParseFailure(const boost::system::error_code& ec) {
+  if (ec == http::error::body_limit) {
+    return {core::ResourceExhausted("body_too_large", "The request body is larger than allowed."),
+            {}};
+  }
+  if (ec == http::error::header_limit) {
+    return {core::InvalidArgument("headers_too_large",
+                                  "The request line and headers are larger than allowed."),
+            {}};
+  }
+  if (ec == http::error::bad_chunk || ec == http::error::bad_chunk_extension) {
+    return {core::InvalidArgument("bad_chunked_encoding", "The chunked body is malformed."), {}};
+  }
+  if (ec == http::error::bad_method || ec == http::error::bad_target ||
+      ec == http::error::bad_version) {
+    return {core::InvalidArgument("malformed_request_line", "The HTTP request line is malformed."),
+            {}};
+  }
+  return {core::InvalidArgument("malformed_request",
+                                "The HTTP request is malformed: " + ec.message() + "."),
+          {}};
+}
+
+// Whether `ec` from a read means the peer went away or we closed it, not bad input.
+bool IsDisconnect(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::operation_aborted || ec == beast::error::timeout ||
+         ec == asio::error::connection_reset || ec == asio::error::bad_descriptor ||
+         ec == http::error::partial_message || ec == asio::error::broken_pipe;
+}
+
+void AppendNumber(std::string& out, std::size_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), n);
+  out.append(buf, end);
+}
+
+// Writes the status line and headers of `r` into `out` (the body is sent separately).
+void SerializeHead(const Response& r, std::string_view correlation_id, bool keep_alive, bool http10,
+                   std::string& out) {
+  out.clear();
+  out += http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  AppendNumber(out, static_cast<std::size_t>(r.status));
+  out += ' ';
+  out += http::obsolete_reason(static_cast<http::status>(r.status));
+  out += "\r\nContent-Type: ";
+  out += r.content_type;
+  out += "\r\nContent-Length: ";
+  AppendNumber(out, r.body.size());
+  out += "\r\nX-Correlation-ID: ";
+  out += correlation_id;
+  if (!r.allow.empty()) {
+    out += "\r\nAllow: ";
+    out += r.allow;
+  }
+  if (!keep_alive) {
+    out += "\r\nConnection: close";
+  } else if (http10) {
+    out += "\r\nConnection: keep-alive";
+  }
+  out += "\r\n\r\n";
+}
+
+asio::awaitable<bool> Write(beast::tcp_stream& stream, ServerState& s, const std::string& head,
+                            const std::string& body) {
+  stream.expires_after(s.options.write_timeout);
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
+  auto [ec, n] = co_await asio::async_write(stream, buffers, asio::as_tuple(asio::use_awaitable));
+  co_return !ec;
+}
+
+// Half-closes and discards what the peer still sends, so that it reads our error
+// response instead of a reset caused by unread data.
+asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
+  boost::system::error_code ec;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  stream.expires_after(kLingerTimeout);
+  std::array<char, 16 * 1024> scratch;
+  std::size_t total = 0;
+  while (!ec && total < kMaxLingerBytes) {
+    auto [read_ec, n] =
+        co_await stream.async_read_some(asio::buffer(scratch), asio::as_tuple(asio::use_awaitable));
+    ec = read_ec;
+    total += n;
+  }
+}
+
+asio::awaitable<Response> Handle(ServerState& s, const RouteMatch& match, const Request& req) {
+  if (match.endpoint < 0) {
+    co_return ErrorResponse(ApiError{match.error, {}}, match.allow);
+  }
+  const Endpoint& e = s.router.endpoints()[match.endpoint];
+  try {
+    if (e.sync) {
+      co_return e.sync(req);
+    }
+    co_return co_await e.async(req);
+  } catch (const std::exception& ex) {
+    core::log::Error("handler failed", {{"route", e.pattern}, {"error", ex.what()}});
+  }
+  co_return ErrorResponse(core::Internal("internal", "The server failed to handle the request."));
+}
+
+}  // namespace
+
+asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,
+                                      std::shared_ptr<Connection> conn) {
+  ServerState& s = *state;
+  beast::tcp_stream& stream = conn->stream;
+  beast::flat_buffer buffer;
+  std::string head;
+  head.reserve(256);
+  char generated_id[24];
+  for (;;) {
+    if (s.stopping.load(std::memory_order_relaxed)) {
+      break;
+    }
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(s.options.max_body_bytes);
+    parser.header_limit(static_cast<std::uint32_t>(s.options.max_header_bytes));
+    conn->busy = false;
+    stream.expires_after(s.options.idle_timeout);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser,
+                                                    asio::as_tuple(asio::use_awaitable));
+    conn->busy = true;
+    // Most bodies arrived with the header: parse what is buffered without another
+    // asynchronous read.
+    while (!ec && !parser.is_done() && buffer.size() > 0) {
+      const std::size_t used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      if (ec == http::error::need_more || (!ec && used == 0)) {
+        ec = {};
+        break;
+      }
+    }
+    if (!ec && !parser.is_done()) {
+      const auto& h = parser.get();
+      auto expect = h.find(http::field::expect);
+      if (expect != h.end() && beast::iequals(expect->value(), "100-continue")) {
+        static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(kContinue),
+                                                    asio::as_tuple(asio::use_awaitable));
+        ec = wec;
+      }
+      if (!ec) {
+        auto [rec, rn] =
+            co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        ec = rec;
+      }
+    }
+    const core::TimePoint start = s.clock.Now();
+    if (ec) {
+      if (IsDisconnect(ec)) {
+        break;
+      }
+      const Response r = ErrorResponse(ParseFailure(ec));
+      SerializeHead(r, NewCorrelationId(generated_id), false, false, head);
+      co_await Write(stream, s, head, r.body);
+      s.Stats(-1, Method::kOther).Record(r.status, core::ToSeconds(s.clock.Now() - start));
+      co_await LingeringClose(stream);
+      break;
+    }
+
+    const auto& msg = parser.get();
+    Request req;
+    req.method = ParseMethod(msg.method_string());
+    const std::string_view target = msg.target();
+    const std::size_t q = target.find('?');
+    req.path = target.substr(0, q);
+    req.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+    req.content_type = msg[http::field::content_type];
+    const std::string_view given_id = msg["X-Correlation-ID"];
+    req.correlation_id = UsableCorrelationId(given_id) ? given_id : NewCorrelationId(generated_id);
+    req.body = msg.body();
+
+    const RouteMatch match = s.router.Match(req.method, req.path, &req);
+    const Response r = co_await Handle(s, match, req);
+    const bool keep_alive = msg.keep_alive() && !s.stopping.load(std::memory_order_relaxed);
+    SerializeHead(r, req.correlation_id, keep_alive, msg.version() == 10, head);
+    const bool written = co_await Write(stream, s, head, r.body);
+    s.Stats(match.endpoint, req.method).Record(r.status, core::ToSeconds(s.clock.Now() - start));
+    if (!written || !keep_alive) {
+      break;
+    }
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream.socket().close(ignored);
+}
+
+}  // namespace agentmesh::server::internal
