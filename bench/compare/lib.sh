@@ -38,7 +38,7 @@ CONF
 
 start_agentmesh() {  # $1 = temp dir; extra args follow; sets AM_URL, AM_PID
   local dir=$1; shift
-  build/agentmesh serve --listen 127.0.0.1:0 --data-dir "$dir/am-data" --log-level warn "$@" \
+  ${AM_BIN:-build/agentmesh} serve --listen 127.0.0.1:0 --data-dir "$dir/am-data" --log-level warn "$@" \
     >"$dir/am.out" 2>"$dir/am.err" &
   AM_PID=$!
   local line=""
