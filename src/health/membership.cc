@@ -58,6 +58,7 @@ RegisterOutcome Membership::Register(const InstanceSpec& spec, core::TimePoint n
   if (it == instances_.end()) {
     auto inst = std::make_unique<Instance>(options_, spec, HealthState::kHealthy, wall);
     Instance& ref = *inst;
+    StartHeartbeatClock(ref, now);
     instances_.emplace(spec.id, std::move(inst));
     Emit(ref, "agent.registered", {{"outcome", "created"}}, wall);
     return RegisterOutcome::kCreated;
@@ -70,6 +71,7 @@ RegisterOutcome Membership::Register(const InstanceSpec& spec, core::TimePoint n
     inst.load.reset();
     inst.heartbeats = 0;
     inst.registered_at = wall;
+    StartHeartbeatClock(inst, now);
     Record(inst, {HealthState::kLeft, HealthState::kHealthy, "reregistered"}, now, wall);
     Emit(inst, "agent.registered", {{"outcome", "reregistered"}}, wall);
     return RegisterOutcome::kCreated;
@@ -192,14 +194,21 @@ void Membership::Restore(const InstanceSpec& spec, HealthState state, core::Wall
   auto inst = std::make_unique<Instance>(options_, spec, state, registered_at);
   if (state == HealthState::kLeft) {
     inst->left_at = now;
-  } else if (spec.address.empty()) {
-    // Heartbeats are all we know of this instance: the restore time counts as one, a
-    // grace period so that a restart does not fail every instance at once.
-    inst->detector.Heartbeat(now);
+  } else {
+    StartHeartbeatClock(*inst, now);
   }
-  // An instance with an address is judged by health checks until its first heartbeat;
-  // faking one would expire a check-only instance and leave it stuck unhealthy.
   instances_.insert_or_assign(spec.id, std::move(inst));
+}
+
+void Membership::StartHeartbeatClock(Instance& inst, core::TimePoint now) {
+  // Heartbeats are all the node can know of an instance without an address, so
+  // registration (or a restart) counts as its first one: an instance that never
+  // heartbeats expires instead of staying healthy forever. An instance with an address
+  // is judged by health checks until its first real heartbeat; faking one would expire
+  // a check-only instance and leave it stuck unhealthy.
+  if (inst.spec.address.empty()) {
+    inst.detector.Heartbeat(now);
+  }
 }
 
 std::vector<Transition> Membership::TakeTransitions() { return std::exchange(pending_, {}); }

@@ -261,6 +261,18 @@ TEST(MembershipTest, RestoredCheckOnlyInstanceIsJudgedByChecksNotHeartbeats) {
   EXPECT_EQ(f.State("checked"), HealthState::kUnhealthy);
 }
 
+TEST(MembershipTest, AddresslessInstanceThatNeverHeartbeatsExpires) {
+  MembershipFixture f;
+  f.Register(MakeSpec("silent"));
+  f.clock.Advance(seconds(14));
+  f.Tick();
+  EXPECT_NE(f.State("silent"), HealthState::kUnhealthy);
+  f.clock.Advance(seconds(1));
+  f.Tick();
+  EXPECT_EQ(f.State("silent"), HealthState::kUnhealthy);
+  EXPECT_EQ(f.membership.Get("silent", f.clock.Now())->heartbeats, 0u);
+}
+
 TEST(MembershipTest, ListFiltersAndSortsById) {
   MembershipFixture f;
   InstanceSpec b = MakeSpec("b", 2, "127.0.0.1:2");

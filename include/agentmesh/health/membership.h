@@ -78,6 +78,7 @@ class Membership {
 
   // Registers `spec` or updates an existing instance with the same id. A new or
   // re-registered (after left) instance starts healthy: it just proved it is alive.
+  // One without an address must then heartbeat within missed_heartbeats intervals.
   // Requires: spec validated by the caller (ids, phase range).
   RegisterOutcome Register(const InstanceSpec& spec, core::TimePoint now, core::WallTime wall);
   // Marks the instance left. Errors: kNotFound (reason "unknown_instance").
@@ -118,6 +119,7 @@ class Membership {
  private:
   struct Instance;
 
+  void StartHeartbeatClock(Instance& inst, core::TimePoint now);
   void Record(Instance& inst, const StateChange& change, core::TimePoint now, core::WallTime wall);
   InstanceView View(const Instance& inst, core::TimePoint now) const;
   // Looks up a live (not left) instance. Errors: kNotFound, kFailedPrecondition.
