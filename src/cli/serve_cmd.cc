@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -122,7 +124,12 @@ int RunServe(const ServeFlags& flags) {
     return Fail(kExitConfigError, "node.tick_interval must be positive");
   }
 
-  auto opened = store::EmbeddedStore::Open({.data_dir = policy.node.data_dir});
+  if (policy.node.malloc_arena_max > 0) {
+    // Before any thread exists, so that every thread shares the configured arenas.
+    mallopt(M_ARENA_MAX, policy.node.malloc_arena_max);
+  }
+  auto opened = store::EmbeddedStore::Open(
+      {.data_dir = policy.node.data_dir, .max_batch = policy.storage.embedded_max_batch});
   if (!opened) {
     return Fail(kExitRuntimeError, opened.error().ToString());
   }

@@ -52,6 +52,7 @@ void Visit(NodePolicy& s, V& v) {
   v.Field("max_body_bytes", s.max_body_bytes, Sizes(kKiB, kGiB));
   v.Field("log_level", s.log_level, Text::kLogLevel);
   v.Field("tick_interval", s.tick_interval, Between(10ms, 1min));
+  v.Field("malloc_arena_max", s.malloc_arena_max, Between(0, 1024));
 }
 
 template <typename V>

@@ -32,6 +32,11 @@ struct NodePolicy {
   std::string log_level = "info";
   // How often timers that drive the cores (membership, leases) tick.
   core::Duration tick_interval = std::chrono::seconds(1);
+  // glibc malloc arenas; 0 keeps glibc's default (8 per core). One arena keeps the
+  // long-lived per-instance state of a large fleet from being spread across arenas
+  // among per-thread request garbage: at 10,000 instances with full phi windows it
+  // lowers resident memory per instance by about a quarter (bench/compare/fleet_10k).
+  int malloc_arena_max = 1;
   friend bool operator==(const NodePolicy&, const NodePolicy&) = default;
 };
 
