@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
@@ -27,10 +28,12 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+using asio::ip::tcp;
 
 constexpr std::size_t kMaxCorrelationIdLength = 128;
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
 constexpr std::size_t kMaxLingerBytes = 8 << 20;
+constexpr std::size_t kMaxReadSize = 64 * 1024;
 
 // Returns a fresh correlation id: 8 hex digits unique to the thread, then a counter.
 std::string_view NewCorrelationId(char (&buf)[24]) {
@@ -126,12 +129,100 @@ void SerializeHead(const Response& r, std::string_view correlation_id, bool keep
   out += "\r\n\r\n";
 }
 
-asio::awaitable<bool> Write(beast::tcp_stream& stream, ServerState& s, const std::string& head,
+// Writes `head` and `body`: straight away (the socket is non-blocking), then
+// asynchronously for whatever the kernel did not take, under the write deadline.
+asio::awaitable<bool> Write(Connection& conn, ServerState& s, const std::string& head,
                             const std::string& body) {
-  stream.expires_after(s.options.write_timeout);
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
-  auto [ec, n] = co_await asio::async_write(stream, buffers, asio::as_tuple(asio::use_awaitable));
-  co_return !ec;
+  tcp::socket& socket = conn.stream.socket();
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
+  boost::system::error_code ec;
+  const std::size_t n = socket.write_some(buffers, ec);
+  if (ec && ec != asio::error::would_block) {
+    co_return false;
+  }
+  if (n == head.size() + body.size()) {
+    co_return true;
+  }
+  if (n < head.size()) {
+    buffers[0] += n;
+  } else {
+    buffers[0] = {};
+    buffers[1] += n - head.size();
+  }
+  conn.phase = Connection::Phase::kWriting;
+  conn.since = s.clock.Now();
+  auto [wec, wn] = co_await asio::async_write(socket, buffers, asio::as_tuple(asio::use_awaitable));
+  conn.phase = Connection::Phase::kHandling;
+  co_return !wec;
+}
+
+// Waits until the socket is readable (without the speculative read an asynchronous
+// read makes, which fails with EAGAIN between keep-alive requests), then reads what
+// arrived into `buffer`. A spurious wakeup leaves the buffer empty and is no error.
+asio::awaitable<boost::system::error_code> ReadWhenReadable(tcp::socket& socket,
+                                                            beast::flat_buffer& buffer) {
+  auto [ec] =
+      co_await socket.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+  if (ec) {
+    co_return ec;
+  }
+  const std::size_t n =
+      socket.read_some(buffer.prepare(beast::read_size(buffer, kMaxReadSize)), ec);
+  buffer.commit(n);
+  if (ec == asio::error::would_block) {
+    ec = {};
+  }
+  co_return ec;
+}
+
+// Feeds what `buffer` holds to `parser` until the message is done or more is needed.
+void ParseBuffered(http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer,
+                   boost::system::error_code& ec) {
+  while (!ec && !parser.is_done() && buffer.size() > 0) {
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more || (!ec && used == 0)) {
+      ec = {};
+      break;
+    }
+  }
+}
+
+// Reads one request into `parser`: the header (and usually the whole body) with the
+// wait-then-read above, the rest with Beast's reads. Sets `conn.phase` to kReading once
+// the header is parsed and to kHandling when done.
+asio::awaitable<boost::system::error_code> ReadRequest(
+    Connection& conn, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser) {
+  beast::tcp_stream& stream = conn.stream;
+  boost::system::error_code ec;
+  if (buffer.size() == 0) {
+    ec = co_await ReadWhenReadable(stream.socket(), buffer);
+  }
+  ParseBuffered(parser, buffer, ec);
+  if (!ec && !parser.is_header_done()) {
+    auto [rec, rn] = co_await http::async_read_header(stream, buffer, parser,
+                                                      asio::as_tuple(asio::use_awaitable));
+    ec = rec;
+    ParseBuffered(parser, buffer, ec);
+  }
+  conn.phase = Connection::Phase::kReading;
+  if (!ec && !parser.is_done()) {
+    const auto& h = parser.get();
+    auto expect = h.find(http::field::expect);
+    if (expect != h.end() && beast::iequals(expect->value(), "100-continue")) {
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(kContinue),
+                                                  asio::as_tuple(asio::use_awaitable));
+      ec = wec;
+    }
+    if (!ec) {
+      auto [rec, rn] =
+          co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      ec = rec;
+    }
+  }
+  conn.phase = Connection::Phase::kHandling;
+  co_return ec;
 }
 
 // Half-closes and discards what the peer still sends, so that it reads our error
@@ -172,47 +263,26 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,
                                       std::shared_ptr<Connection> conn) {
   ServerState& s = *state;
   beast::tcp_stream& stream = conn->stream;
+  // Listed for the sweep that enforces this connection's deadlines while it lives.
+  struct Listing {
+    Connection& conn;
+    explicit Listing(Connection& c) : conn(c) { conn.worker.live.insert(&conn); }
+    ~Listing() { conn.worker.live.erase(&conn); }
+  } listing(*conn);
   beast::flat_buffer buffer;
   std::string head;
   head.reserve(256);
   char generated_id[24];
-  for (;;) {
-    if (s.stopping.load(std::memory_order_relaxed)) {
-      break;
-    }
+  boost::system::error_code nb_ec;
+  stream.socket().non_blocking(true, nb_ec);
+  core::TimePoint idle_since = s.clock.Now();
+  while (!nb_ec && !s.stopping.load(std::memory_order_relaxed)) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(s.options.max_body_bytes);
     parser.header_limit(static_cast<std::uint32_t>(s.options.max_header_bytes));
-    conn->busy = false;
-    stream.expires_after(s.options.idle_timeout);
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser,
-                                                    asio::as_tuple(asio::use_awaitable));
-    conn->busy = true;
-    // Most bodies arrived with the header: parse what is buffered without another
-    // asynchronous read.
-    while (!ec && !parser.is_done() && buffer.size() > 0) {
-      const std::size_t used = parser.put(buffer.data(), ec);
-      buffer.consume(used);
-      if (ec == http::error::need_more || (!ec && used == 0)) {
-        ec = {};
-        break;
-      }
-    }
-    if (!ec && !parser.is_done()) {
-      const auto& h = parser.get();
-      auto expect = h.find(http::field::expect);
-      if (expect != h.end() && beast::iequals(expect->value(), "100-continue")) {
-        static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(kContinue),
-                                                    asio::as_tuple(asio::use_awaitable));
-        ec = wec;
-      }
-      if (!ec) {
-        auto [rec, rn] =
-            co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-        ec = rec;
-      }
-    }
+    conn->phase = Connection::Phase::kIdle;
+    conn->since = idle_since;
+    const boost::system::error_code ec = co_await ReadRequest(*conn, buffer, parser);
     const core::TimePoint start = s.clock.Now();
     if (ec) {
       if (IsDisconnect(ec)) {
@@ -220,7 +290,7 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,
       }
       const Response r = ErrorResponse(ParseFailure(ec));
       SerializeHead(r, NewCorrelationId(generated_id), false, false, head);
-      co_await Write(stream, s, head, r.body);
+      co_await Write(*conn, s, head, r.body);
       s.Stats(-1, Method::kOther).Record(r.status, core::ToSeconds(s.clock.Now() - start));
       co_await LingeringClose(stream);
       break;
@@ -242,8 +312,9 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,
     const Response r = co_await Handle(s, match, req);
     const bool keep_alive = msg.keep_alive() && !s.stopping.load(std::memory_order_relaxed);
     SerializeHead(r, req.correlation_id, keep_alive, msg.version() == 10, head);
-    const bool written = co_await Write(stream, s, head, r.body);
-    s.Stats(match.endpoint, req.method).Record(r.status, core::ToSeconds(s.clock.Now() - start));
+    const bool written = co_await Write(*conn, s, head, r.body);
+    idle_since = s.clock.Now();
+    s.Stats(match.endpoint, req.method).Record(r.status, core::ToSeconds(idle_since - start));
     if (!written || !keep_alive) {
       break;
     }
@@ -251,6 +322,12 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,
   boost::system::error_code ignored;
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   stream.socket().close(ignored);
+}
+
+void CloseConnection(Connection& conn) {
+  conn.stream.cancel();
+  boost::system::error_code ignored;
+  conn.stream.socket().close(ignored);
 }
 
 }  // namespace agentmesh::server::internal

@@ -16,8 +16,10 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include "agentmesh/core/clock.h"
 #include "agentmesh/observe/metrics.h"
 #include "agentmesh/server/http_server.h"
 #include "agentmesh/server/router.h"
@@ -42,11 +44,32 @@ class EndpointStats {
   std::array<std::atomic<observe::Counter*>, kMaxStatus> by_status_{};
 };
 
-// One accepted connection. `busy` is touched only on the connection's thread.
+struct Worker;
+
+// One accepted connection. Everything but `worker` is touched only on the connection's
+// thread. Its deadlines are enforced by the worker's sweep (see SweepConnections), not
+// by per-request timers: `phase` says which timeout applies, counted from `since`.
 struct Connection {
-  explicit Connection(boost::asio::ip::tcp::socket socket) : stream(std::move(socket)) {}
+  enum class Phase {
+    kIdle,      // waiting for (the rest of) a request header: idle_timeout
+    kReading,   // header parsed, reading the body: idle_timeout from the same `since`
+    kHandling,  // in the handler or a lingering close: no sweep deadline
+    kWriting,   // writing a response asynchronously: write_timeout
+  };
+  Connection(boost::asio::ip::tcp::socket socket, Worker& w)
+      : stream(std::move(socket)), worker(w) {}
   boost::beast::tcp_stream stream;
-  bool busy = true;
+  Worker& worker;
+  Phase phase = Phase::kHandling;
+  core::TimePoint since{};
+};
+
+// One connection thread: its io_context, the connections it serves and the timer that
+// closes those past their deadline. `live` and `sweep` are touched only on that thread.
+struct Worker {
+  std::unordered_set<Connection*> live;  // declared first: outlives the io_context's frames
+  boost::asio::io_context ioc{1};
+  boost::asio::steady_timer sweep{ioc};
 };
 
 struct ServerState {
@@ -67,7 +90,7 @@ struct ServerState {
   std::atomic<bool> stopping{false};
 
   using WorkGuard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
-  std::vector<std::unique_ptr<boost::asio::io_context>> workers;  // one per connection thread
+  std::vector<std::unique_ptr<Worker>> workers;  // one per connection thread
   std::vector<WorkGuard> work;
   std::vector<std::thread> threads;
   std::size_t next_worker = 0;  // used by the accept loop only
@@ -76,6 +99,13 @@ struct ServerState {
   std::condition_variable idle_cv;                              // signalled when a connection ends
   std::unordered_set<std::shared_ptr<Connection>> connections;  // guarded by mu
 };
+
+// Closes the connections of `w` that are past their deadline and re-arms the sweep
+// timer; runs on the worker's thread until its io_context stops.
+void SweepConnections(ServerState& s, Worker& w);
+
+// Closes `conn`'s socket, so that its pending operation ends; on the connection's thread.
+void CloseConnection(Connection& conn);
 
 // Serves `conn` until it closes; runs on the connection's io_context thread.
 boost::asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,

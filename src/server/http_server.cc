@@ -23,9 +23,34 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using internal::Connection;
 using internal::ServerState;
+using internal::Worker;
 
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
 constexpr auto kForcedCloseWait = std::chrono::seconds(2);
+constexpr core::Duration kMinSweepInterval = std::chrono::milliseconds(1);
+constexpr core::Duration kMaxSweepInterval = std::chrono::seconds(1);
+
+// How often each connection thread looks for connections past their deadline: often
+// enough that a timeout fires at most a quarter (and at most 1 s) late.
+core::Duration SweepInterval(const HttpServerOptions& o) {
+  const core::Duration quarter = std::min(o.idle_timeout, o.write_timeout) / 4;
+  return std::clamp<core::Duration>(quarter, kMinSweepInterval, kMaxSweepInterval);
+}
+
+// Whether `conn` waited for a request longer than idle_timeout or is writing a response
+// for longer than write_timeout. Handlers have no deadline here.
+bool PastDeadline(const Connection& conn, const HttpServerOptions& o, core::TimePoint now) {
+  switch (conn.phase) {
+    case Connection::Phase::kIdle:
+    case Connection::Phase::kReading:
+      return now - conn.since >= o.idle_timeout;
+    case Connection::Phase::kWriting:
+      return now - conn.since >= o.write_timeout;
+    case Connection::Phase::kHandling:
+      return false;
+  }
+  return false;
+}
 
 // Splits "host:port" or "[v6]:port". Returns false when malformed.
 bool SplitHostPort(std::string_view listen, std::string* host, std::uint16_t* port) {
@@ -50,8 +75,8 @@ bool SplitHostPort(std::string_view listen, std::string* host, std::uint16_t* po
 
 asio::awaitable<void> AcceptLoop(std::shared_ptr<ServerState> s) {
   for (;;) {
-    asio::io_context& worker = *s->workers[s->next_worker++ % s->workers.size()];
-    tcp::socket socket(worker);
+    Worker& worker = *s->workers[s->next_worker++ % s->workers.size()];
+    tcp::socket socket(worker.ioc);
     auto [ec] = co_await s->acceptor.async_accept(socket, asio::as_tuple(asio::use_awaitable));
     if (s->stopping.load()) {
       break;
@@ -68,7 +93,7 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<ServerState> s) {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    auto conn = std::make_shared<Connection>(std::move(socket));
+    auto conn = std::make_shared<Connection>(std::move(socket), worker);
     {
       std::lock_guard lock(s->mu);
       s->connections.insert(conn);
@@ -126,6 +151,21 @@ ServerState::ServerState(HttpServerOptions opts, asio::io_context& io, const Rou
     stats.push_back(std::make_unique<EndpointStats>(
         requests, durations.WithLabels({"unmatched", method}), "unmatched", method));
   }
+}
+
+void SweepConnections(ServerState& s, Worker& w) {
+  const core::TimePoint now = s.clock.Now();
+  for (Connection* conn : w.live) {
+    if (PastDeadline(*conn, s.options, now)) {
+      CloseConnection(*conn);
+    }
+  }
+  w.sweep.expires_after(SweepInterval(s.options));
+  w.sweep.async_wait([&s, &w](const boost::system::error_code& ec) {
+    if (!ec) {
+      SweepConnections(s, w);
+    }
+  });
 }
 
 EndpointStats& ServerState::Stats(int endpoint, Method method) {
@@ -199,9 +239,10 @@ core::Status HttpServer::Start() {
     threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   for (int i = 0; i < threads; ++i) {
-    auto worker = std::make_unique<asio::io_context>(1);
-    state_->work.push_back(asio::make_work_guard(*worker));
-    state_->threads.emplace_back([io = worker.get()] { io->run(); });
+    auto worker = std::make_unique<Worker>();
+    state_->work.push_back(asio::make_work_guard(worker->ioc));
+    internal::SweepConnections(*state_, *worker);
+    state_->threads.emplace_back([io = &worker->ioc] { io->run(); });
     state_->workers.push_back(std::move(worker));
   }
   asio::co_spawn(acceptor.get_executor(), AcceptLoop(state_), [](std::exception_ptr) {});
@@ -228,10 +269,8 @@ void HttpServer::Stop() {
     std::lock_guard lock(s->mu);
     for (const auto& conn : s->connections) {
       asio::post(conn->stream.get_executor(), [conn, only_idle] {
-        if (!only_idle || !conn->busy) {
-          conn->stream.cancel();
-          boost::system::error_code ignored;
-          conn->stream.socket().close(ignored);
+        if (!only_idle || conn->phase == Connection::Phase::kIdle) {
+          internal::CloseConnection(*conn);
         }
       });
     }
@@ -250,7 +289,7 @@ void HttpServer::Stop() {
   lock.unlock();
   s->work.clear();
   for (auto& worker : s->workers) {
-    worker->stop();
+    worker->ioc.stop();
   }
   for (auto& t : s->threads) {
     t.join();
