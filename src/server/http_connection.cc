@@ -312,9 +312,12 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,
     const Response r = co_await Handle(s, match, req);
     const bool keep_alive = msg.keep_alive() && !s.stopping.load(std::memory_order_relaxed);
     SerializeHead(r, req.correlation_id, keep_alive, msg.version() == 10, head);
-    const bool written = co_await Write(*conn, s, head, r.body);
+    // The idle period starts before the response leaves: once the client has the
+    // response it may rely on the full idle_timeout. A write that does not complete at
+    // once is bounded by write_timeout instead.
     idle_since = s.clock.Now();
     s.Stats(match.endpoint, req.method).Record(r.status, core::ToSeconds(idle_since - start));
+    const bool written = co_await Write(*conn, s, head, r.body);
     if (!written || !keep_alive) {
       break;
     }
