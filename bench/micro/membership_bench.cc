@@ -65,6 +65,30 @@ void BM_Membership_Heartbeat(benchmark::State& state) {
 }
 BENCHMARK(BM_Membership_Heartbeat);
 
+// What the server reads back after each heartbeat to answer {"status": ...}: the state
+// alone, against building the whole view (the server did the latter before).
+void BM_Membership_StateOf(benchmark::State& state) {
+  Fleet fleet(core::TimePoint{std::chrono::hours(1)});
+  fleet.HeartbeatRound();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(fleet.membership.StateOf(fleet.ids[i]));
+    i = i + 1 == fleet.ids.size() ? 0 : i + 1;
+  }
+}
+BENCHMARK(BM_Membership_StateOf);
+
+void BM_Membership_GetView(benchmark::State& state) {
+  Fleet fleet(core::TimePoint{std::chrono::hours(1)});
+  fleet.HeartbeatRound();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(fleet.membership.Get(fleet.ids[i], fleet.now));
+    i = i + 1 == fleet.ids.size() ? 0 : i + 1;
+  }
+}
+BENCHMARK(BM_Membership_GetView);
+
 void BM_Membership_Tick(benchmark::State& state) {
   Fleet fleet(core::TimePoint{std::chrono::hours(1)});
   fleet.HeartbeatRound();

@@ -24,6 +24,14 @@ std::optional<InstanceView> Membership::Get(const std::string& id, core::TimePoi
   return View(*it->second, now);
 }
 
+std::optional<HealthState> Membership::StateOf(const std::string& id) const {
+  auto it = instances_.find(id);
+  if (it == instances_.end()) {
+    return std::nullopt;
+  }
+  return it->second->health.state();
+}
+
 std::vector<InstanceView> Membership::List(const ListFilter& filter, core::TimePoint now) const {
   std::vector<const Instance*> matches;
   for (const auto& [id, inst] : instances_) {

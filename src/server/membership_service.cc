@@ -197,7 +197,7 @@ core::Result<health::HealthState> MembershipService::Heartbeat(const std::string
     if (!st.ok()) {
       return core::Err(std::move(st));
     }
-    state = membership_.Get(id, now)->state;
+    state = *membership_.StateOf(id);
     transitions = membership_.TakeTransitions();
     PersistTransitions(transitions);
   }
@@ -218,7 +218,7 @@ core::Result<health::HealthState> MembershipService::Observe(const std::string& 
     if (!st.ok()) {
       return core::Err(std::move(st));
     }
-    state = membership_.Get(id, now)->state;
+    state = *membership_.StateOf(id);
     transitions = membership_.TakeTransitions();
     PersistTransitions(transitions);
   }

@@ -273,6 +273,15 @@ TEST(MembershipTest, AddresslessInstanceThatNeverHeartbeatsExpires) {
   EXPECT_EQ(f.membership.Get("silent", f.clock.Now())->heartbeats, 0u);
 }
 
+TEST(MembershipTest, StateOfMatchesTheViewAndIsEmptyForUnknownIds) {
+  MembershipFixture f;
+  f.Register(MakeSpec("a1", 1, "127.0.0.1:1"));
+  ASSERT_TRUE(f.Check("a1", false).ok());
+  EXPECT_EQ(f.membership.StateOf("a1"), HealthState::kSuspect);
+  EXPECT_EQ(f.membership.StateOf("a1"), f.membership.Get("a1", f.clock.Now())->state);
+  EXPECT_EQ(f.membership.StateOf("nobody"), std::nullopt);
+}
+
 TEST(MembershipTest, ListFiltersAndSortsById) {
   MembershipFixture f;
   InstanceSpec b = MakeSpec("b", 2, "127.0.0.1:2");

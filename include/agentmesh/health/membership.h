@@ -104,6 +104,8 @@ class Membership {
                core::TimePoint now);
 
   std::optional<InstanceView> Get(const std::string& id, core::TimePoint now) const;
+  // Returns the state of `id` without building a view (the heartbeat hot path).
+  std::optional<HealthState> StateOf(const std::string& id) const;
   std::vector<InstanceView> List(const ListFilter& filter, core::TimePoint now) const;
   // Returns the recorded transitions of `id`, oldest first; empty when unknown.
   std::vector<Transition> History(const std::string& id) const;
