@@ -80,6 +80,9 @@ inline Status Unavailable(std::string reason, std::string message) {
 inline Status ResourceExhausted(std::string reason, std::string message) {
   return {StatusCode::kResourceExhausted, std::move(reason), std::move(message)};
 }
+inline Status DeadlineExceeded(std::string reason, std::string message) {
+  return Status(StatusCode::kDeadlineExceeded, std::move(reason), std::move(message));
+}
 inline Status Internal(std::string reason, std::string message) {
   return {StatusCode::kInternal, std::move(reason), std::move(message)};
 }
