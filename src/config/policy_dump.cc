@@ -39,8 +39,17 @@ std::string Format(const std::string& value) {
   }
   return out + "\"";
 }
+std::string Format(const std::vector<std::string>& values) {
+  std::vector<std::string> quoted;
+  quoted.reserve(values.size());
+  for (const auto& v : values) {
+    quoted.push_back(Format(v));
+  }
+  return fmt::format("[{}]", fmt::join(quoted, ", "));
+}
 template <typename E>
-requires std::is_enum_v<E> std::string Format(E value) {
+  requires std::is_enum_v<E>
+std::string Format(E value) {
   return std::string(internal::NameOf(value));
 }
 

@@ -203,6 +203,11 @@ void Visit(LoadBalancingPolicy& s, V& v) {
   v.Field("default_algorithm", s.default_algorithm);
   v.Field("long_running_algorithm", s.long_running_algorithm);
   v.Field("stateful_algorithm", s.stateful_algorithm);
+  v.Field("long_running_agents", s.long_running_agents, PossiblyEmpty{Text::kId});
+  v.Field("stateful_agents", s.stateful_agents, PossiblyEmpty{Text::kId});
+  v.Field("hash_header", s.hash_header, Text::kHeaderName);
+  v.Field("queue_saturation", s.queue_saturation, Between(1.0, 1e9));
+  v.Field("min_weight_fraction", s.min_weight_fraction, Between(0.001, 1.0));
 }
 
 template <typename V>
@@ -218,6 +223,13 @@ void Visit(TrafficPolicy& s, V& v) {
   v.Field("connect_timeout", s.connect_timeout, kTimer);
   v.Field("request_timeout", s.request_timeout, kTimer);
   v.Field("idle_timeout", s.idle_timeout, kTimer);
+  v.Field("rate_limit_burst", s.rate_limit_burst, Between(0, 1000000000));
+  v.Field("retry_budget_ratio", s.retry_budget_ratio, kFraction);
+  v.Field("retry_min_concurrency", s.retry_min_concurrency, Between(0, 100000));
+  v.Field("heavy_routes", s.heavy_routes, PossiblyEmpty{Text::kPathPrefix});
+  v.Field("buffer_limit", s.buffer_limit, Sizes(kKiB, kGiB));
+  v.Field("max_body_bytes", s.max_body_bytes, Sizes(kKiB, 1ULL << 40));
+  v.Field("route_to_recovering", s.route_to_recovering);
 }
 
 template <typename V>
@@ -249,6 +261,7 @@ void Visit(FailureDetectionPolicy& s, V& v) {
 template <typename V>
 void Visit(DegradationPolicy& s, V& v) {
   v.Field("shed_threshold", s.shed_threshold, kFraction);
+  v.Field("low_priority_shed_threshold", s.low_priority_shed_threshold, kFraction);
   v.Field("cache_ttl_multiplier", s.cache_ttl_multiplier, Between(1.0, 100.0));
   v.Field("serve_cached_on_overload", s.serve_cached_on_overload);
 }
@@ -259,6 +272,8 @@ void Visit(TracingPolicy& s, V& v) {
   v.Field("slow_threshold", s.slow_threshold, kTimer);
   v.Field("always_sample_errors", s.always_sample_errors);
   v.Field("max_recent_traces", s.max_recent_traces, Between(0, 1000000));
+  v.Field("otlp_endpoint", s.otlp_endpoint, Text::kHttpUrlOrEmpty);
+  v.Field("service_name", s.service_name, Text::kNonEmpty);
 }
 
 template <typename V>

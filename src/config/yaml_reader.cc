@@ -148,6 +148,26 @@ std::optional<std::string> CheckText(std::string_view text, Text rule) {
       return ValidSemver(text) ? std::nullopt
                                : std::optional<std::string>(
                                      fmt::format("must be a version like 1.0.0, got '{}'", text));
+    case Text::kPathPrefix:
+      return text.starts_with('/') && text.find_first_of(" \t\r\n?#") == std::string_view::npos
+                 ? std::nullopt
+                 : std::optional<std::string>(
+                       fmt::format("must be a path starting with '/', got '{}'", text));
+    case Text::kHttpUrlOrEmpty:
+      return text.empty() || (text.starts_with("http://") && text.size() > 7 &&
+                              text.find_first_of(" \t\r\n") == std::string_view::npos)
+                 ? std::nullopt
+                 : std::optional<std::string>(fmt::format(
+                       "must be an http:// URL such as http://127.0.0.1:4318/v1/traces, got '{}'",
+                       text));
+    case Text::kHeaderName:
+      return !text.empty() && text.find_first_not_of(
+                                  "abcdefghijklmnopqrstuvwxyz"
+                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                  "!#$%&'*+-.^_`|~") == std::string_view::npos
+                 ? std::nullopt
+                 : std::optional<std::string>(
+                       fmt::format("must be an HTTP header name, got '{}'", text));
   }
   return std::nullopt;
 }
@@ -360,6 +380,15 @@ bool ReadValue(const YAML::Node& node, const std::string& path, Diagnostics& dia
     out = std::move(values);
   }
   return ok;
+}
+
+bool ReadValue(const YAML::Node& node, const std::string& path, Diagnostics& diag,
+               std::vector<std::string>& out, PossiblyEmpty rule) {
+  if (node.IsSequence() && node.size() == 0) {
+    out.clear();
+    return true;
+  }
+  return ReadValue(node, path, diag, out, rule.text);
 }
 
 bool ReadChoice(const YAML::Node& node, const std::string& path, Diagnostics& diag,

@@ -35,7 +35,22 @@ constexpr Range<core::Duration> Between(core::Duration min, core::Duration max) 
 constexpr Range<std::uint64_t> Sizes(std::uint64_t min, std::uint64_t max) { return {min, max}; }
 
 // What a string value must look like.
-enum class Text { kNonEmpty, kId, kIdOrEmpty, kHostPort, kLogLevel, kSemver };
+enum class Text {
+  kNonEmpty,
+  kId,
+  kIdOrEmpty,
+  kHostPort,
+  kLogLevel,
+  kSemver,
+  kPathPrefix,      // starts with '/'
+  kHttpUrlOrEmpty,  // http://host:port/path, or empty
+  kHeaderName,      // an HTTP header name (RFC 9110 token)
+};
+
+// A list of strings that may be empty (most lists must not be), each item checked by `text`.
+struct PossiblyEmpty {
+  Text text;
+};
 
 // The constraint of a value that needs none (bools, enums, times of day).
 struct Unconstrained {};
@@ -119,15 +134,17 @@ bool ReadValue(const YAML::Node& node, const std::string& path, Diagnostics& dia
 // A non-empty list of distinct strings, each satisfying `text`.
 bool ReadValue(const YAML::Node& node, const std::string& path, Diagnostics& diag,
                std::vector<std::string>& out, Text text);
+bool ReadValue(const YAML::Node& node, const std::string& path, Diagnostics& diag,
+               std::vector<std::string>& out, PossiblyEmpty rule);
 
 // Reads a scalar that must be one of `names`; stores its index.
 bool ReadChoice(const YAML::Node& node, const std::string& path, Diagnostics& diag,
                 const std::vector<std::string_view>& names, std::size_t& index);
 
 template <typename E>
-requires std::is_enum_v<E>
-bool ReadValue(const YAML::Node& node, const std::string& path, Diagnostics& diag, E& out,
-               Unconstrained) {
+  requires std::is_enum_v<E> bool
+ReadValue(const YAML::Node& node, const std::string& path, Diagnostics& diag, E& out,
+          Unconstrained) {
   std::vector<std::string_view> names;
   for (const auto& entry : EnumTable<E>::kEntries) {
     names.push_back(entry.second);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,16 @@ struct LoadBalancingPolicy {
   LoadBalancingAlgorithm long_running_algorithm = LoadBalancingAlgorithm::kLeastConnections;
   // Algorithm for stateful operations, keyed by request id (8.1).
   LoadBalancingAlgorithm stateful_algorithm = LoadBalancingAlgorithm::kConsistentHashing;
+  // Agents whose calls are long-running: balanced by long_running_algorithm (ours).
+  std::vector<std::string> long_running_agents;
+  // Agents whose calls are stateful: balanced by stateful_algorithm (ours).
+  std::vector<std::string> stateful_agents;
+  // Header whose value keys consistent hashing; the request id when absent (8.1: request id).
+  std::string hash_header = "X-Correlation-ID";
+  // Queue depth that counts as fully loaded in weighted round robin (ours).
+  double queue_saturation = 100;
+  // Share of its weight a fully loaded instance keeps (ours).
+  double min_weight_fraction = 0.05;
   friend bool operator==(const LoadBalancingPolicy&, const LoadBalancingPolicy&) = default;
 };
 
@@ -117,6 +128,20 @@ struct TrafficPolicy {
   core::Duration request_timeout = std::chrono::seconds(30);
   // Idle connections are closed after this (8.3: 60s).
   core::Duration idle_timeout = std::chrono::seconds(60);
+  // Requests a caller may send at once before the rate applies; 0 = rate_limit_requests (ours).
+  int rate_limit_burst = 0;
+  // Concurrent retries as a share of an agent's active requests (ours, as Envoy's budget).
+  double retry_budget_ratio = 0.2;
+  // Concurrent retries always allowed, so light traffic can retry (ours, as Envoy: 3).
+  int retry_min_concurrency = 3;
+  // Path prefixes of heavy operations, which get communication.heavy_timeout (6.3).
+  std::vector<std::string> heavy_routes;
+  // Request bodies up to this size are buffered and can be retried; larger ones stream (ours).
+  std::uint64_t buffer_limit = 64 * 1024;
+  // Largest request body the gateway forwards (ours).
+  std::uint64_t max_body_bytes = 64ULL << 20;
+  // Whether recovering instances receive calls, at half weight (ours).
+  bool route_to_recovering = false;
   friend bool operator==(const TrafficPolicy&, const TrafficPolicy&) = default;
 };
 
@@ -167,6 +192,8 @@ struct FailureDetectionPolicy {
 struct DegradationPolicy {
   // Load, as a fraction of capacity, above which low-priority requests are shed (ours).
   double shed_threshold = 0.9;
+  // Queue fill above which low-priority requests are shed (ours; normal at shed_threshold).
+  double low_priority_shed_threshold = 0.5;
   // Factor applied to cache TTLs while degraded (9.3: increase cache TTL; ours: 2).
   double cache_ttl_multiplier = 2.0;
   // Whether cached responses are served when an upstream is overloaded (9.3).
@@ -184,6 +211,10 @@ struct TracingPolicy {
   bool always_sample_errors = true;
   // Traces kept for /debug/traces (ours).
   int max_recent_traces = 1000;
+  // OTLP/HTTP JSON collector URL for kept spans, e.g. http://127.0.0.1:4318/v1/traces; "" = off.
+  std::string otlp_endpoint;
+  // service.name of exported spans (ours).
+  std::string service_name = "agentmesh";
   friend bool operator==(const TracingPolicy&, const TracingPolicy&) = default;
 };
 
