@@ -9,8 +9,6 @@
 #include <thread>
 #include <vector>
 
-#include <malloc.h>
-
 #include <CLI/CLI.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -21,13 +19,18 @@
 #include "agentmesh/core/log.h"
 #include "agentmesh/observe/event_journal.h"
 #include "agentmesh/observe/metrics.h"
+#include "agentmesh/server/gateway.h"
 #include "agentmesh/server/health_checker.h"
 #include "agentmesh/server/http_server.h"
 #include "agentmesh/server/membership_service.h"
+#include "agentmesh/server/otlp_exporter.h"
 #include "agentmesh/server/routes.h"
+#include "agentmesh/server/trace_routes.h"
 #include "agentmesh/store/embedded_store.h"
 
 #include "cli/commands.h"
+#include "cli/gateway_options.h"
+#include <malloc.h>
 
 namespace agentmesh::cli {
 namespace {
@@ -114,8 +117,16 @@ int RunServe(const ServeFlags& flags) {
   checks.interval = policy.health.check_interval;
   checks.timeout = policy.health.check_timeout;
   const health::MembershipOptions membership_options = config::ToMembershipOptions(policy);
+  server::GatewayOptions gateway_options = ToGatewayOptions(policy);
+  observe::TraceStoreOptions trace_options;
+  trace_options.max_traces = static_cast<std::size_t>(policy.tracing.max_recent_traces);
+  server::OtlpExporterOptions otlp_options;
+  otlp_options.endpoint = policy.tracing.otlp_endpoint;
+  otlp_options.service_name = policy.tracing.service_name;
   for (const core::Status& s :
-       {server::Validate(http), server::Validate(checks), health::Validate(membership_options)}) {
+       {server::Validate(http), server::Validate(checks), health::Validate(membership_options),
+        server::Validate(gateway_options), observe::Validate(trace_options),
+        server::Validate(otlp_options)}) {
     if (!s.ok()) {
       return Fail(kExitConfigError, s.message());
     }
@@ -161,7 +172,17 @@ int RunServe(const ServeFlags& flags) {
     }
     return out;
   });
+  observe::TraceStore traces(trace_options);
+  std::unique_ptr<server::OtlpExporter> exporter;
+  if (!otlp_options.endpoint.empty()) {
+    exporter = std::make_unique<server::OtlpExporter>(otlp_options);
+  }
+  server::Gateway gateway(std::move(gateway_options), membership, clock, registry, &traces,
+                          exporter.get(), &journal);
+  server::AddGatewayRoutes(router, gateway);
+  server::AddTraceRoutes(router, traces);
   server::HttpServer server(http, ioc, router, clock, registry);
+  server.SetGateway(&gateway);
   if (core::Status s = server.Start(); !s.ok()) {
     return Fail(s.reason() == "invalid_listen" ? kExitConfigError : kExitRuntimeError, s.message());
   }

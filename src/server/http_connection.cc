@@ -18,6 +18,7 @@
 
 #include "agentmesh/core/log.h"
 #include "agentmesh/server/errors.h"
+#include "agentmesh/server/gateway.h"
 
 #include "http_internal.h"
 #include <unistd.h>
@@ -35,7 +36,8 @@ constexpr auto kLingerTimeout = std::chrono::seconds(2);
 constexpr std::size_t kMaxLingerBytes = 8 << 20;
 constexpr std::size_t kMaxReadSize = 64 * 1024;
 
-// Returns a fresh correlation id: 8 hex digits unique to the thread, then a counter.
+}  // namespace
+
 std::string_view NewCorrelationId(char (&buf)[24]) {
   thread_local const std::uint64_t prefix = [] {
     thread_local const int anchor = 0;
@@ -65,6 +67,8 @@ bool UsableCorrelationId(std::string_view id) {
   }
   return true;
 }
+
+std::string_view TargetPath(std::string_view target) { return target.substr(0, target.find('?')); }
 
 ApiError ParseFailure(const boost::system::error_code& ec) {
   if (ec == http::error::body_limit) {
@@ -103,7 +107,6 @@ void AppendNumber(std::string& out, std::size_t n) {
   out.append(buf, end);
 }
 
-// Writes the status line and headers of `r` into `out` (the body is sent separately).
 void SerializeHead(const Response& r, std::string_view correlation_id, bool keep_alive, bool http10,
                    std::string& out) {
   out.clear();
@@ -129,10 +132,8 @@ void SerializeHead(const Response& r, std::string_view correlation_id, bool keep
   out += "\r\n\r\n";
 }
 
-// Writes `head` and `body`: straight away (the socket is non-blocking), then
-// asynchronously for whatever the kernel did not take, under the write deadline.
-asio::awaitable<bool> Write(Connection& conn, ServerState& s, const std::string& head,
-                            const std::string& body) {
+asio::awaitable<bool> Write(Connection& conn, ServerState& s, std::string_view head,
+                            std::string_view body) {
   tcp::socket& socket = conn.stream.socket();
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
   boost::system::error_code ec;
@@ -156,77 +157,14 @@ asio::awaitable<bool> Write(Connection& conn, ServerState& s, const std::string&
   co_return !wec;
 }
 
-// Waits until the socket is readable (without the speculative read an asynchronous
-// read makes, which fails with EAGAIN between keep-alive requests), then reads what
-// arrived into `buffer`. A spurious wakeup leaves the buffer empty and is no error.
 asio::awaitable<boost::system::error_code> ReadWhenReadable(tcp::socket& socket,
                                                             beast::flat_buffer& buffer) {
-  auto [ec] =
-      co_await socket.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
-  if (ec) {
-    co_return ec;
-  }
-  const std::size_t n =
-      socket.read_some(buffer.prepare(beast::read_size(buffer, kMaxReadSize)), ec);
+  auto [ec, n] = co_await socket.async_read_some(
+      buffer.prepare(beast::read_size(buffer, kMaxReadSize)), asio::as_tuple(asio::use_awaitable));
   buffer.commit(n);
-  if (ec == asio::error::would_block) {
-    ec = {};
-  }
   co_return ec;
 }
 
-// Feeds what `buffer` holds to `parser` until the message is done or more is needed.
-void ParseBuffered(http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer,
-                   boost::system::error_code& ec) {
-  while (!ec && !parser.is_done() && buffer.size() > 0) {
-    const std::size_t used = parser.put(buffer.data(), ec);
-    buffer.consume(used);
-    if (ec == http::error::need_more || (!ec && used == 0)) {
-      ec = {};
-      break;
-    }
-  }
-}
-
-// Reads one request into `parser`: the header (and usually the whole body) with the
-// wait-then-read above, the rest with Beast's reads. Sets `conn.phase` to kReading once
-// the header is parsed and to kHandling when done.
-asio::awaitable<boost::system::error_code> ReadRequest(
-    Connection& conn, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser) {
-  beast::tcp_stream& stream = conn.stream;
-  boost::system::error_code ec;
-  if (buffer.size() == 0) {
-    ec = co_await ReadWhenReadable(stream.socket(), buffer);
-  }
-  ParseBuffered(parser, buffer, ec);
-  if (!ec && !parser.is_header_done()) {
-    auto [rec, rn] = co_await http::async_read_header(stream, buffer, parser,
-                                                      asio::as_tuple(asio::use_awaitable));
-    ec = rec;
-    ParseBuffered(parser, buffer, ec);
-  }
-  conn.phase = Connection::Phase::kReading;
-  if (!ec && !parser.is_done()) {
-    const auto& h = parser.get();
-    auto expect = h.find(http::field::expect);
-    if (expect != h.end() && beast::iequals(expect->value(), "100-continue")) {
-      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(kContinue),
-                                                  asio::as_tuple(asio::use_awaitable));
-      ec = wec;
-    }
-    if (!ec) {
-      auto [rec, rn] =
-          co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-      ec = rec;
-    }
-  }
-  conn.phase = Connection::Phase::kHandling;
-  co_return ec;
-}
-
-// Half-closes and discards what the peer still sends, so that it reads our error
-// response instead of a reset caused by unread data.
 asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
   boost::system::error_code ec;
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
@@ -240,6 +178,77 @@ asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
     total += n;
   }
 }
+
+asio::awaitable<boost::system::error_code> SendContinueIfExpected(
+    Connection& conn, const http::request_parser<http::string_body>& parser) {
+  const auto& h = parser.get();
+  auto expect = h.find(http::field::expect);
+  if (parser.is_done() || expect == h.end() || !beast::iequals(expect->value(), "100-continue")) {
+    co_return boost::system::error_code{};
+  }
+  static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  auto [ec, n] = co_await asio::async_write(conn.stream, asio::buffer(kContinue),
+                                            asio::as_tuple(asio::use_awaitable));
+  co_return ec;
+}
+
+namespace {
+
+// Feeds what `buffer` holds to `parser` until `until(parser)` or more is needed. The
+// parser is not eager, so it stops after the header when asked to.
+template <typename Until>
+void ParseBuffered(http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer,
+                   boost::system::error_code& ec, Until until) {
+  while (!ec && !until(parser) && buffer.size() > 0) {
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more || (!ec && used == 0)) {
+      ec = {};
+      break;
+    }
+  }
+}
+
+bool HeaderDone(const http::request_parser<http::string_body>& p) { return p.is_header_done(); }
+bool MessageDone(const http::request_parser<http::string_body>& p) { return p.is_done(); }
+
+// Reads a request header into `parser` with the wait-then-read above (Beast's reads
+// only for a header split across segments). Sets `conn.phase` to kReading when done.
+asio::awaitable<boost::system::error_code> ReadHeader(
+    Connection& conn, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser) {
+  boost::system::error_code ec;
+  if (buffer.size() == 0) {
+    ec = co_await ReadWhenReadable(conn.stream.socket(), buffer);
+  }
+  ParseBuffered(parser, buffer, ec, HeaderDone);
+  if (!ec && !parser.is_header_done()) {
+    auto [rec, rn] = co_await http::async_read_header(conn.stream, buffer, parser,
+                                                      asio::as_tuple(asio::use_awaitable));
+    ec = rec;
+  }
+  conn.phase = Connection::Phase::kReading;
+  co_return ec;
+}
+
+}  // namespace
+
+asio::awaitable<boost::system::error_code> ReadBody(
+    Connection& conn, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser) {
+  boost::system::error_code ec;
+  ParseBuffered(parser, buffer, ec, MessageDone);
+  if (!ec && !parser.is_done()) {
+    ec = co_await SendContinueIfExpected(conn, parser);
+    if (!ec) {
+      auto [rec, rn] = co_await http::async_read(conn.stream, buffer, parser,
+                                                 asio::as_tuple(asio::use_awaitable));
+      ec = rec;
+    }
+  }
+  conn.phase = Connection::Phase::kHandling;
+  co_return ec;
+}
+
+namespace {
 
 asio::awaitable<Response> Handle(ServerState& s, const RouteMatch& match, const Request& req) {
   if (match.endpoint < 0) {
@@ -282,7 +291,17 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,
     parser.header_limit(static_cast<std::uint32_t>(s.options.max_header_bytes));
     conn->phase = Connection::Phase::kIdle;
     conn->since = idle_since;
-    const boost::system::error_code ec = co_await ReadRequest(*conn, buffer, parser);
+    boost::system::error_code ec = co_await ReadHeader(*conn, buffer, parser);
+    if (!ec && s.gateway != nullptr && Gateway::Serves(TargetPath(parser.get().target()))) {
+      if (!co_await ServeGatewayRequest(*s.gateway, s, *conn, buffer, parser)) {
+        break;
+      }
+      idle_since = s.clock.Now();
+      continue;
+    }
+    if (!ec) {
+      ec = co_await ReadBody(*conn, buffer, parser);
+    }
     const core::TimePoint start = s.clock.Now();
     if (ec) {
       if (IsDisconnect(ec)) {

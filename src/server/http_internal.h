@@ -17,14 +17,20 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include "agentmesh/core/clock.h"
 #include "agentmesh/observe/metrics.h"
+#include "agentmesh/server/errors.h"
 #include "agentmesh/server/http_server.h"
 #include "agentmesh/server/router.h"
 
 namespace agentmesh::server::internal {
+
+struct GatewayState;
 
 // Request counters and the latency histogram of one (route, method), with the
 // per-status counters resolved once and cached.
@@ -62,6 +68,7 @@ struct Connection {
   Worker& worker;
   Phase phase = Phase::kHandling;
   core::TimePoint since{};
+  std::string peer;  // the client's address, looked up once when first needed
 };
 
 // One connection thread: its io_context, the connections it serves and the timer that
@@ -88,6 +95,7 @@ struct ServerState {
   std::string host;
   std::uint16_t port = 0;
   std::atomic<bool> stopping{false};
+  GatewayState* gateway = nullptr;  // set before Start(); serves Gateway::Serves paths
 
   using WorkGuard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
   std::vector<std::unique_ptr<Worker>> workers;  // one per connection thread
@@ -106,6 +114,49 @@ void SweepConnections(ServerState& s, Worker& w);
 
 // Closes `conn`'s socket, so that its pending operation ends; on the connection's thread.
 void CloseConnection(Connection& conn);
+
+// Returns a fresh correlation id in `buf`: 8 hex digits unique to the thread, then a counter.
+std::string_view NewCorrelationId(char (&buf)[24]);
+// Whether a client's X-Correlation-ID is usable (1..128 visible ASCII characters).
+bool UsableCorrelationId(std::string_view id);
+// The path part of a request target.
+std::string_view TargetPath(std::string_view target);
+// The API error for a request that failed to parse with `ec`.
+ApiError ParseFailure(const boost::system::error_code& ec);
+// Whether `ec` from a read means the peer went away or we closed it, not bad input.
+bool IsDisconnect(const boost::system::error_code& ec);
+void AppendNumber(std::string& out, std::size_t n);
+// Writes the status line and headers of `r` into `out` (the body is sent separately).
+void SerializeHead(const Response& r, std::string_view correlation_id, bool keep_alive, bool http10,
+                   std::string& out);
+// Writes `head` and `body`: straight away (the socket is non-blocking), then
+// asynchronously for whatever the kernel did not take, under the write deadline.
+boost::asio::awaitable<bool> Write(Connection& conn, ServerState& s, std::string_view head,
+                                   std::string_view body);
+// Waits until `socket` is readable (without the speculative read an asynchronous read
+// makes, which fails with EAGAIN between keep-alive requests), then reads what arrived
+// into `buffer`; a wakeup that finds nothing waits again.
+boost::asio::awaitable<boost::system::error_code> ReadWhenReadable(
+    boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer);
+// Half-closes and discards what the peer still sends, so that it reads our error
+// response instead of a reset caused by unread data.
+boost::asio::awaitable<void> LingeringClose(boost::beast::tcp_stream& stream);
+// Answers "100 Continue" when the request expects it and its body is still to come.
+boost::asio::awaitable<boost::system::error_code> SendContinueIfExpected(
+    Connection& conn,
+    const boost::beast::http::request_parser<boost::beast::http::string_body>& parser);
+
+// Reads the rest of a request whose header `parser` holds (usually already in `buffer`),
+// answering 100 Continue when expected. Sets `conn.phase` to kHandling when done.
+boost::asio::awaitable<boost::system::error_code> ReadBody(
+    Connection& conn, boost::beast::flat_buffer& buffer,
+    boost::beast::http::request_parser<boost::beast::http::string_body>& parser);
+
+// Serves one gateway request whose header `parser` holds; the body may still be unread
+// (in `buffer` and the socket). Returns whether the connection may serve another.
+boost::asio::awaitable<bool> ServeGatewayRequest(
+    GatewayState& gateway, ServerState& s, Connection& conn, boost::beast::flat_buffer& buffer,
+    boost::beast::http::request_parser<boost::beast::http::string_body>& parser);
 
 // Serves `conn` until it closes; runs on the connection's io_context thread.
 boost::asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,

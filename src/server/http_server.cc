@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "agentmesh/core/log.h"
+#include "agentmesh/server/gateway.h"
 
 #include "http_internal.h"
 
@@ -247,6 +248,10 @@ core::Status HttpServer::Start() {
   }
   asio::co_spawn(acceptor.get_executor(), AcceptLoop(state_), [](std::exception_ptr) {});
   return core::OkStatus();
+}
+
+void HttpServer::SetGateway(Gateway* gateway) {
+  state_->gateway = gateway == nullptr ? nullptr : &gateway->state();
 }
 
 const std::string& HttpServer::host() const { return state_->host; }

@@ -122,6 +122,9 @@ core::Status MembershipService::Restore() {
 }
 
 void MembershipService::PersistTransitions(const std::vector<health::Transition>& transitions) {
+  if (!transitions.empty()) {
+    version_.fetch_add(1, std::memory_order_release);
+  }
   for (const auto& t : transitions) {
     metrics_->transitions
         .WithLabels({health::HealthStateName(t.from), health::HealthStateName(t.to)})
@@ -150,6 +153,7 @@ asio::awaitable<core::Result<RegisterReply>> MembershipService::Register(
     std::lock_guard lock(mu_);
     const core::TimePoint now = clock_.Now();
     reply.outcome = membership_.Register(spec, now, clock_.WallNow());
+    version_.fetch_add(1, std::memory_order_release);
     reply.view = *membership_.Get(spec.id, now);
     store_.Put(health::StoredInstance{reply.view.spec, reply.view.state, reply.view.registered_at},
                std::move(done));

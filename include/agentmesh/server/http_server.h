@@ -25,6 +25,7 @@
 
 namespace agentmesh::server {
 
+class Gateway;
 namespace internal {
 struct ServerState;
 }  // namespace internal
@@ -65,6 +66,9 @@ class HttpServer {
   // Errors: kInvalidArgument (invalid_listen) for a bad HOST:PORT; kUnavailable
   // (listen_failed) when the address cannot be bound.
   core::Status Start();
+  // Hands the gateway paths (/agents/..., /api/v1/...) to `gateway`, which must outlive
+  // the server. Call before Start().
+  void SetGateway(Gateway* gateway);
   // Returns the bound host as given and the real port (after Start()).
   const std::string& host() const;
   std::uint16_t port() const;

@@ -9,6 +9,7 @@
 // order equals memory order. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -73,6 +74,9 @@ class MembershipService {
   std::vector<health::Transition> History(const std::string& id) const;
   health::HealthSummary Summary() const;
   std::vector<std::pair<std::string, std::string>> CheckTargets() const;
+  // Returns a number that grows whenever an instance registers, changes its
+  // registration or changes state, so that routing tables know when to rebuild.
+  std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
   // Starts a timer on `ex` that calls Tick() every `interval` until StopTicker().
   void StartTicker(boost::asio::any_io_executor ex, core::Duration interval);
@@ -92,6 +96,7 @@ class MembershipService {
   std::unique_ptr<Metrics> metrics_;
   mutable std::mutex mu_;
   health::Membership membership_;  // guarded by mu_
+  std::atomic<std::uint64_t> version_{0};
   struct Ticker;
   std::shared_ptr<Ticker> ticker_;
 };

@@ -1,0 +1,589 @@
+// The gateway's wire work (see gateway_relay.h).
+#include "server/gateway_relay.h"
+
+#include <array>
+#include <charconv>
+#include <limits>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+
+#include "agentmesh/core/duration.h"
+#include "agentmesh/core/log.h"
+
+namespace agentmesh::server::internal {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+constexpr std::uint32_t kMaxUpstreamHeader = 64 * 1024;
+constexpr std::size_t kRelayChunk = 16 * 1024;
+
+// Headers the gateway never forwards as they came: hop-by-hop ones (RFC 9110 7.6.1),
+// framing, and those it sets itself.
+bool Controlled(const http::fields::value_type& f) {
+  switch (f.name()) {
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::proxy_connection:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::transfer_encoding:
+    case http::field::upgrade:
+    case http::field::proxy_authorization:
+    case http::field::proxy_authenticate:
+    case http::field::content_length:
+    case http::field::host:
+    case http::field::expect:
+      return true;
+    case http::field::unknown: {
+      const std::string_view n = f.name_string();
+      return beast::iequals(n, "x-correlation-id") || beast::iequals(n, "traceparent") ||
+             beast::iequals(n, "tracestate") || beast::iequals(n, resilience::kDeadlineHeader) ||
+             beast::iequals(n, resilience::kCallDepthHeader);
+    }
+    default:
+      return false;
+  }
+}
+
+// Whether `f` is named by a Connection header's option list (also hop-by-hop).
+bool NamedByConnection(const http::fields::value_type& f, std::string_view connection) {
+  if (connection.empty()) {
+    return false;
+  }
+  for (const auto& token : http::token_list(connection)) {
+    if (beast::iequals(token, f.name_string())) {
+      return true;
+    }
+  }
+  return false;
+}
+
+template <typename Fields>
+void AppendHeaders(const Fields& fields, std::string& out) {
+  const std::string_view connection = fields[http::field::connection];
+  for (const auto& f : fields) {
+    if (Controlled(f) || NamedByConnection(f, connection)) {
+      continue;
+    }
+    out += f.name_string();
+    out += ": ";
+    out += f.value();
+    out += "\r\n";
+  }
+}
+
+void AppendHex(std::string& out, std::size_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), n, 16);
+  out.append(buf, end);
+}
+
+std::string RequestHead(const CallContext& call, const RequestParser& parser,
+                        const UpstreamTarget& target, core::TimePoint now) {
+  const auto& req = parser.get();
+  std::string head;
+  head.reserve(512);
+  head += call.method;
+  head += ' ';
+  head += call.upstream_target;
+  head += " HTTP/1.1\r\nHost: ";
+  head += target.host;
+  head += ':';
+  head += target.port;
+  head += "\r\n";
+  AppendHeaders(req, head);
+  head += "X-Correlation-ID: ";
+  head += call.correlation_id;
+  head += "\r\ntraceparent: ";
+  head += observe::FormatTraceparent(call.trace_id, call.span_id, call.head_sampled);
+  if (!call.tracestate.empty()) {
+    head += "\r\ntracestate: ";
+    head += call.tracestate;
+  }
+  head += "\r\n";
+  head += resilience::kDeadlineHeader;
+  head += ": ";
+  head += resilience::FormatDeadlineMs(call.deadline - now);
+  head += "\r\n";
+  head += resilience::kCallDepthHeader;
+  head += ": ";
+  AppendNumber(head, static_cast<std::size_t>(call.budget.depth));
+  head += "\r\n";
+  if (parser.chunked()) {
+    head += "Transfer-Encoding: chunked\r\n";
+  } else if (auto length = parser.content_length()) {
+    head += "Content-Length: ";
+    AppendNumber(head, static_cast<std::size_t>(*length));
+    head += "\r\n";
+  }
+  head += "\r\n";
+  return head;
+}
+
+// Whether a response to `method` with `status` carries no body whatever its headers say.
+bool Bodiless(std::string_view method, int status) {
+  return method == "HEAD" || status == 204 || status == 304 || (status >= 100 && status < 200);
+}
+
+std::string ResponseHead(const CallContext& call, const ResponseParser& p, bool chunked,
+                         std::optional<std::uint64_t> length, bool keep_alive) {
+  const auto& res = p.get();
+  std::string head;
+  head.reserve(512);
+  head += call.http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  AppendNumber(head, res.result_int());
+  head += ' ';
+  const std::string_view reason = res.reason();
+  head += reason.empty() ? std::string_view(http::obsolete_reason(res.result())) : reason;
+  head += "\r\n";
+  AppendHeaders(res, head);
+  head += "X-Correlation-ID: ";
+  head += call.correlation_id;
+  head += "\r\n";
+  if (chunked) {
+    head += "Transfer-Encoding: chunked\r\n";
+  } else if (length) {
+    head += "Content-Length: ";
+    AppendNumber(head, static_cast<std::size_t>(*length));
+    head += "\r\n";
+  }
+  if (!keep_alive) {
+    head += "Connection: close\r\n";
+  } else if (call.http10) {
+    head += "Connection: keep-alive\r\n";
+  }
+  head += "\r\n";
+  return head;
+}
+
+// Feeds `up.buffer` to `p` and reads more until `until(p)`; EOF ends a close-delimited body.
+template <typename Parser, typename Until>
+asio::awaitable<boost::system::error_code> ReadUpstream(UpstreamConnection& up, Parser& p,
+                                                        Until until) {
+  boost::system::error_code ec;
+  for (;;) {
+    while (!ec && !until(p) && up.buffer.size() > 0) {
+      const std::size_t used = p.put(up.buffer.data(), ec);
+      up.buffer.consume(used);
+      if (ec == http::error::need_more || (!ec && used == 0)) {
+        ec = {};
+        break;
+      }
+    }
+    if (ec || until(p)) {
+      co_return ec;
+    }
+    ec = co_await ReadWhenReadable(up.socket, up.buffer);
+    if (ec == asio::error::eof) {
+      ec = {};
+      p.put_eof(ec);
+      if (!ec && !until(p)) {
+        ec = http::error::partial_message;
+      }
+      co_return ec;
+    }
+    if (ec) {
+      co_return ec;
+    }
+  }
+}
+
+asio::awaitable<boost::system::error_code> WriteUpstream(UpstreamConnection& up,
+                                                         std::string_view head,
+                                                         std::string_view body) {
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
+  boost::system::error_code ec;
+  const std::size_t n = up.socket.write_some(buffers, ec);
+  if (ec && ec != asio::error::would_block) {
+    co_return ec;
+  }
+  if (n == head.size() + body.size()) {
+    co_return boost::system::error_code{};
+  }
+  if (n < head.size()) {
+    buffers[0] += n;
+  } else {
+    buffers[0] = {};
+    buffers[1] += n - head.size();
+  }
+  auto [wec, wn] =
+      co_await asio::async_write(up.socket, buffers, asio::as_tuple(asio::use_awaitable));
+  co_return wec;
+}
+
+// Streams the rest of the client's request body to the upstream, re-chunking a chunked one.
+asio::awaitable<boost::system::error_code> StreamRequestBody(Connection& conn,
+                                                             beast::flat_buffer& buffer,
+                                                             RequestParser& parser,
+                                                             UpstreamConnection& up,
+                                                             std::size_t limit) {
+  boost::system::error_code ec = co_await SendContinueIfExpected(conn, parser);
+  if (ec) {
+    co_return ec;
+  }
+  const bool chunked = parser.chunked();
+  http::request_parser<http::buffer_body> body(std::move(parser));
+  body.body_limit(limit);
+  std::array<char, kRelayChunk> chunk;
+  std::string frame;
+  while (!ec && !body.is_done()) {
+    body.get().body().data = chunk.data();
+    body.get().body().size = chunk.size();
+    auto [rec, rn] =
+        co_await http::async_read(conn.stream, buffer, body, asio::as_tuple(asio::use_awaitable));
+    if (rec && rec != http::error::need_buffer) {
+      co_return rec;
+    }
+    const std::size_t n = chunk.size() - body.get().body().size;
+    if (n == 0) {
+      continue;
+    }
+    frame.clear();
+    if (chunked) {
+      AppendHex(frame, n);
+      frame += "\r\n";
+    }
+    ec = co_await WriteUpstream(up, frame, std::string_view(chunk.data(), n));
+    if (!ec && chunked) {
+      ec = co_await WriteUpstream(up, "\r\n", {});
+    }
+  }
+  if (!ec && chunked) {
+    ec = co_await WriteUpstream(up, "0\r\n\r\n", {});
+  }
+  conn.phase = Connection::Phase::kHandling;
+  co_return ec;
+}
+
+// Streams the rest of an upstream response body to the client.
+asio::awaitable<bool> RelayBody(ServerState& s, Connection& conn, UpstreamConnection& up,
+                                ResponseParser& header, bool chunked) {
+  http::response_parser<http::buffer_body> body(std::move(header));
+  std::array<char, kRelayChunk> chunk;
+  std::string frame;
+  while (!body.is_done()) {
+    body.get().body().data = chunk.data();
+    body.get().body().size = chunk.size();
+    auto [rec, rn] =
+        co_await http::async_read(up.socket, up.buffer, body, asio::as_tuple(asio::use_awaitable));
+    if (rec && rec != http::error::need_buffer) {
+      co_return false;
+    }
+    const std::size_t n = chunk.size() - body.get().body().size;
+    if (n == 0) {
+      continue;
+    }
+    frame.clear();
+    if (chunked) {
+      AppendHex(frame, n);
+      frame += "\r\n";
+    }
+    if (!co_await Write(conn, s, frame, std::string_view(chunk.data(), n))) {
+      co_return false;
+    }
+    if (chunked && !co_await Write(conn, s, "\r\n", {})) {
+      co_return false;
+    }
+  }
+  co_return !chunked || co_await Write(conn, s, "0\r\n\r\n", {});
+}
+
+// Accounts for a finished call: metrics and, when kept, the span.
+void FinishCall(GatewayState& g, const CallContext& call, int status, std::string_view error_code,
+                AgentRoute* route) {
+  const core::TimePoint end = g.clock.Now();
+  const core::Duration took = end - call.start;
+  g.metrics.duration.Observe(core::ToSeconds(took));
+  (route != nullptr ? route->Requests(g.metrics.requests, status)
+                    : g.metrics.Requests(std::string(), status))
+      .Inc();
+  const bool error = status >= 500;
+  if (!g.sampler.Keep(call.head_sampled, error, took, call.critical)) {
+    return;
+  }
+  g.metrics.spans_kept.Inc();
+  observe::Span span;
+  span.trace_id = call.trace_id;
+  span.span_id = call.span_id;
+  span.parent_id = call.parent_span;
+  span.name =
+      std::string(call.method) + (call.by_capability ? " /api/v1/" : " /agents/") + call.name;
+  span.start = call.wall_start;
+  span.duration = took;
+  span.http_status = status;
+  span.error = error;
+  span.attributes = {
+      {"agent.name", call.agent.empty() ? call.name : call.agent},
+      {"agent.id", call.instance},
+      {"agent.phase", call.phase > 0 ? std::to_string(call.phase) : std::string()},
+      {"request.priority", std::string(resilience::PriorityName(call.priority))},
+      {"operation.type", std::string(call.operation_type)},
+      {"http.method", std::string(call.method)},
+      {"http.target", call.upstream_target},
+      {"http.status_code", std::to_string(status)},
+      {"correlation_id", call.correlation_id},
+      {"caller", call.caller},
+      {"attempts", std::to_string(call.attempts)},
+  };
+  if (!error_code.empty()) {
+    span.attributes.emplace_back("error.code", std::string(error_code));
+  }
+  if (g.exporter != nullptr) {
+    g.exporter->Enqueue(span);
+  }
+  if (g.traces != nullptr) {
+    g.traces->Record(std::move(span));
+  }
+}
+
+}  // namespace
+
+void ParseGatewayTarget(std::string_view target, CallContext& call) {
+  const std::size_t q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  const std::string_view query =
+      q == std::string_view::npos ? std::string_view() : target.substr(q);
+  std::string_view rest;
+  if (path.starts_with("/agents/")) {
+    rest = path.substr(8);
+  } else {
+    call.by_capability = true;
+    rest = path.substr(8);  // "/api/v1/"
+  }
+  const std::size_t slash = rest.find('/');
+  call.name = std::string(rest.substr(0, slash));
+  call.upstream_target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  call.upstream_target += query;
+}
+
+bool IsHeavyRoute(const GatewayOptions& options, std::string_view path) {
+  for (const auto& prefix : options.heavy_routes) {
+    if (path.starts_with(prefix)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+asio::awaitable<UpstreamResult> Exchange(GatewayState& g, ServerState& s, Connection& conn,
+                                         beast::flat_buffer& buffer, RequestParser& parser,
+                                         CallContext& call,
+                                         const std::shared_ptr<const UpstreamTarget>& target) {
+  UpstreamResult result;
+  result.target = target;
+  for (bool fresh = false;; fresh = true) {
+    auto acquired = co_await AcquireUpstream(g, *target, fresh);
+    if (!acquired) {
+      result.error = core::Status(core::StatusCode::kUnavailable, "upstream_unavailable",
+                                  acquired.error().message());
+      result.retryable = true;
+      co_return result;
+    }
+    std::shared_ptr<UpstreamConnection> up = std::move(*acquired);
+    ArmDeadline(up, call.deadline);
+    const std::string head = RequestHead(call, parser, *target, g.clock.Now());
+    boost::system::error_code ec;
+    if (call.streamed) {
+      ec = co_await WriteUpstream(*up, head, {});
+      if (!ec) {
+        ec = co_await StreamRequestBody(conn, buffer, parser, *up, g.options.max_body_bytes);
+      }
+    } else {
+      ec = co_await WriteUpstream(*up, head, parser.get().body());
+    }
+    auto response = std::make_unique<ResponseParser>();
+    response->header_limit(kMaxUpstreamHeader);
+    response->body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (call.method == "HEAD") {
+      response->skip(true);
+    }
+    if (!ec) {
+      ec = co_await ReadUpstream(*up, *response,
+                                 [](const ResponseParser& p) { return p.is_header_done(); });
+    }
+    if (!ec) {
+      const int status = response->get().result_int();
+      result.outcome = status >= 500 ? AttemptOutcome::kFailure : AttemptOutcome::kSuccess;
+      result.retryable = resilience::IsRetryableStatus(g.options.retry, status);
+      result.upstream = std::move(up);
+      result.response = std::move(response);
+      co_return result;
+    }
+    // A pooled connection the upstream had closed fails before any answer: once, and
+    // only while the request body can be sent again, try a fresh connection.
+    const bool stale = up->reused && !up->timed_out && !call.streamed &&
+                       (ec == asio::error::eof || ec == asio::error::connection_reset ||
+                        ec == asio::error::broken_pipe || ec == http::error::partial_message);
+    if (stale && !fresh) {
+      continue;
+    }
+    if (up->timed_out) {
+      result.error = core::DeadlineExceeded(
+          "upstream_timeout", "Instance '" + target->id + "' did not answer within the call's " +
+                                  core::FormatDuration(call.budget.timeout) + " budget.");
+      result.retryable = false;
+    } else {
+      result.error = core::Status(
+          core::StatusCode::kUnavailable, "upstream_failed",
+          "Instance '" + target->id + "' failed before answering: " + ec.message() + ".");
+      result.retryable = !call.streamed;
+    }
+    DisarmDeadline(*up);
+    co_return result;
+  }
+}
+
+asio::awaitable<void> BufferForRetry(GatewayState& g, UpstreamResult& result) {
+  if (result.response == nullptr || result.buffered) {
+    co_return;
+  }
+  ResponseParser& p = *result.response;
+  const auto length = p.content_length();
+  if (!p.is_done() && !(length && *length <= g.options.buffer_limit)) {
+    result.error = core::Status(core::StatusCode::kUnavailable, "upstream_failed",
+                                "Instance '" + result.target->id + "' answered " +
+                                    std::to_string(p.get().result_int()) + ".");
+    result.response.reset();
+    result.upstream.reset();
+    co_return;
+  }
+  const auto ec = co_await ReadUpstream(*result.upstream, p,
+                                        [](const ResponseParser& r) { return r.is_done(); });
+  DisarmDeadline(*result.upstream);
+  if (ec) {
+    result.error = core::Status(core::StatusCode::kUnavailable, "upstream_failed",
+                                "Instance '" + result.target->id + "' failed mid-answer.");
+    result.response.reset();
+    result.upstream.reset();
+    co_return;
+  }
+  result.buffered = true;
+  if (p.get().keep_alive()) {
+    ReleaseUpstream(g, *result.target, std::move(result.upstream));
+  }
+  result.upstream.reset();
+}
+
+asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection& conn,
+                                     CallContext& call, UpstreamResult& result, AgentRoute* route) {
+  if (result.response == nullptr) {
+    if (result.upstream != nullptr) {
+      DisarmDeadline(*result.upstream);
+    }
+    const bool keep = co_await AnswerError(g, s, conn, call, result.error, {}, route);
+    co_return keep && !call.streamed;
+  }
+  ResponseParser& p = *result.response;
+  const int status = p.get().result_int();
+  std::optional<std::uint64_t> length;
+  if (auto l = p.content_length()) {
+    length = *l;
+  }
+  const bool bodiless = Bodiless(call.method, status);
+  const bool small =
+      bodiless || result.buffered || p.is_done() || (length && *length <= g.options.buffer_limit);
+  bool ok = true;
+  if (small) {
+    if (!result.buffered && !p.is_done()) {
+      const auto ec = co_await ReadUpstream(*result.upstream, p,
+                                            [](const ResponseParser& r) { return r.is_done(); });
+      if (ec) {
+        DisarmDeadline(*result.upstream);
+        const bool keep = co_await AnswerError(
+            g, s, conn, call,
+            core::Status(core::StatusCode::kUnavailable, "upstream_failed",
+                         "Instance '" + result.target->id + "' failed mid-answer."),
+            {}, route);
+        co_return keep;
+      }
+    }
+    const std::string& body = p.get().body();
+    const std::optional<std::uint64_t> framed =
+        bodiless ? (length ? length : std::nullopt) : std::optional<std::uint64_t>(body.size());
+    const std::string head = ResponseHead(call, p, false, framed, call.keep_alive);
+    ok = co_await Write(conn, s, head, bodiless ? std::string_view() : std::string_view(body));
+    if (result.upstream != nullptr) {
+      DisarmDeadline(*result.upstream);
+      if (p.get().keep_alive()) {
+        ReleaseUpstream(g, *result.target, std::move(result.upstream));
+      }
+    }
+  } else {
+    // Large or unknown-length body: stream it, under a fresh request timeout.
+    ArmDeadline(result.upstream, g.clock.Now() + g.options.request_timeout);
+    const bool chunked = !length && !call.http10;
+    if (!length && call.http10) {
+      call.keep_alive = false;  // close-delimited for an HTTP/1.0 client
+    }
+    const std::string head = ResponseHead(call, p, chunked, length, call.keep_alive);
+    ok = co_await Write(conn, s, head, {});
+    const bool keep_upstream = p.get().keep_alive();
+    if (ok) {
+      ok = co_await RelayBody(s, conn, *result.upstream, p, chunked);
+    }
+    DisarmDeadline(*result.upstream);
+    if (ok && keep_upstream) {
+      ReleaseUpstream(g, *result.target, std::move(result.upstream));
+    }
+    if (!ok) {
+      call.keep_alive = false;  // the client saw a partial body: only a close ends it
+    }
+  }
+  result.upstream.reset();
+  FinishCall(g, call, status, {}, route);
+  co_return ok&& call.keep_alive;
+}
+
+asio::awaitable<bool> AnswerError(GatewayState& g, ServerState& s, Connection& conn,
+                                  CallContext& call, const core::Status& status,
+                                  core::Duration retry_after, AgentRoute* route) {
+  Response r = ErrorResponse(status);
+  if (status.reason() == "call_depth_exceeded") {
+    r.status = 508;
+  } else if (status.reason() == "upstream_failed" || status.reason() == "upstream_unavailable") {
+    r.status = 502;
+  }
+  std::string head;
+  SerializeHead(r, call.correlation_id, call.keep_alive, call.http10, head);
+  if (retry_after > core::Duration::zero()) {
+    const auto seconds = std::chrono::ceil<std::chrono::seconds>(retry_after).count();
+    // Before the blank line that ends the head.
+    head.insert(head.size() - 2,
+                "Retry-After: " + std::to_string(std::max<long>(1, seconds)) + "\r\n");
+  }
+  const bool written = co_await Write(conn, s, head, r.body);
+  FinishCall(g, call, r.status, status.reason(), route);
+  co_return written&& call.keep_alive;
+}
+
+asio::awaitable<bool> AnswerRejection(GatewayState& g, ServerState& s, Connection& conn,
+                                      beast::flat_buffer& buffer, RequestParser& parser,
+                                      CallContext& call, const core::Status& status,
+                                      core::Duration retry_after, AgentRoute* route) {
+  if (call.streamed || status.reason() == "body_too_large") {
+    call.keep_alive = false;
+  } else if (!parser.is_done()) {
+    parser.body_limit(g.options.buffer_limit);
+    if (co_await ReadBody(conn, buffer, parser)) {
+      call.keep_alive = false;
+    }
+  }
+  const bool keep = co_await AnswerError(g, s, conn, call, status, retry_after, route);
+  if (!call.keep_alive && !parser.is_done()) {
+    co_await LingeringClose(conn.stream);
+  }
+  co_return keep;
+}
+
+}  // namespace agentmesh::server::internal

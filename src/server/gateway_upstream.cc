@@ -1,0 +1,128 @@
+// The gateway's upstream connections: a per-thread pool of keep-alive connections per
+// (agent, address), connects bounded by connect_timeout, and per-exchange deadlines.
+#include <unordered_map>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "server/gateway_internal.h"
+#include <sys/socket.h>
+
+namespace agentmesh::server::internal {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// An idle connection older than this is probed for a close by the upstream before use.
+constexpr auto kProbeIdleAfter = std::chrono::seconds(1);
+
+// Idle connections of this IO thread, by "agent\naddress"; newest at the back.
+struct ThreadPool {
+  std::unordered_map<std::string, std::vector<std::shared_ptr<UpstreamConnection>>> idle;
+};
+
+ThreadPool& Pool() {
+  thread_local ThreadPool pool;
+  return pool;
+}
+
+// Whether an idle connection was closed (or sent stray bytes) while pooled.
+bool ClosedWhileIdle(tcp::socket& socket) {
+  char byte;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+}  // namespace
+
+void ArmDeadline(const std::shared_ptr<UpstreamConnection>& conn, core::TimePoint deadline) {
+  conn->timed_out = false;
+  const std::uint64_t generation = ++conn->generation;
+  conn->timer.expires_at(deadline);
+  conn->timer.async_wait([weak = std::weak_ptr<UpstreamConnection>(conn),
+                          generation](const boost::system::error_code& ec) {
+    auto c = weak.lock();
+    if (ec || c == nullptr || c->generation != generation) {
+      return;
+    }
+    c->timed_out = true;
+    boost::system::error_code ignored;
+    c->socket.close(ignored);
+  });
+}
+
+void DisarmDeadline(UpstreamConnection& conn) {
+  ++conn.generation;
+  conn.timer.cancel();
+}
+
+asio::awaitable<core::Result<std::shared_ptr<UpstreamConnection>>> AcquireUpstream(
+    GatewayState& g, const UpstreamTarget& instance, bool fresh) {
+  const core::TimePoint now = g.clock.Now();
+  auto& idle = Pool().idle[instance.pool_key];
+  while (!fresh && !idle.empty()) {
+    std::shared_ptr<UpstreamConnection> conn = std::move(idle.back());
+    idle.pop_back();
+    const core::Duration idle_for = now - conn->idle_since;
+    if (idle_for >= g.options.idle_timeout ||
+        (idle_for >= kProbeIdleAfter && ClosedWhileIdle(conn->socket))) {
+      continue;  // closes on destruction
+    }
+    conn->reused = true;
+    co_return conn;
+  }
+  auto ex = co_await asio::this_coro::executor;
+  auto conn = std::make_shared<UpstreamConnection>(ex);
+  ArmDeadline(conn, now + g.options.connect_timeout);
+  tcp::resolver resolver(ex);
+  auto [rec, endpoints] =
+      co_await resolver.async_resolve(instance.host, instance.port, tcp::resolver::numeric_service,
+                                      asio::as_tuple(asio::use_awaitable));
+  boost::system::error_code ec = rec;
+  if (!ec) {
+    auto [cec, ep] =
+        co_await asio::async_connect(conn->socket, endpoints, asio::as_tuple(asio::use_awaitable));
+    ec = cec;
+  }
+  const bool timed_out = conn->timed_out;
+  DisarmDeadline(*conn);
+  if (ec || timed_out) {
+    co_return core::Err(core::Unavailable(
+        "upstream_unavailable", "Cannot connect to instance '" + instance.id + "' at " +
+                                    instance.host + ":" + instance.port + ": " +
+                                    (timed_out ? std::string("connect timed out") : ec.message()) +
+                                    "."));
+  }
+  g.metrics.upstream_connects.Inc();
+  boost::system::error_code ignored;
+  conn->socket.set_option(tcp::no_delay(true), ignored);
+  conn->socket.non_blocking(true, ignored);
+  co_return conn;
+}
+
+void ReleaseUpstream(GatewayState& g, const UpstreamTarget& instance,
+                     std::shared_ptr<UpstreamConnection> conn) {
+  if (!conn->socket.is_open() || conn->timed_out) {
+    return;
+  }
+  const core::TimePoint now = g.clock.Now();
+  conn->idle_since = now;
+  conn->buffer.clear();
+  auto& idle = Pool().idle[instance.pool_key];
+  // Oldest first: drop those past the idle timeout, and the oldest beyond the bulkhead size.
+  std::size_t expired = 0;
+  while (expired < idle.size() && now - idle[expired]->idle_since >= g.options.idle_timeout) {
+    ++expired;
+  }
+  const auto cap = static_cast<std::size_t>(g.options.bulkhead.max_concurrent);
+  if (idle.size() - expired >= cap) {
+    expired = idle.size() - cap + 1;
+  }
+  idle.erase(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(expired));
+  idle.push_back(std::move(conn));
+}
+
+}  // namespace agentmesh::server::internal
