@@ -79,3 +79,54 @@ report() {
   awk -v ar="$a_rps" -v br="$b_rps" -v ap="$a_p99" -v bp="$b_p99" \
     'BEGIN {printf "ratio req/s %.2f   ratio p99 %.2f\n", ar / br, ap / bp}'
 }
+
+# start_nginx_with DIR NAME WORKERS CHECK_URL HTTP_BODY: starts one more nginx with its own
+# prefix DIR/NAME, `worker_processes WORKERS` and HTTP_BODY (server/upstream blocks) in its
+# http block, then waits until CHECK_URL answers 2xx. Appends the master's pid to
+# EXTRA_PIDS; stop_extra stops them all.
+start_nginx_with() {
+  local dir=$1 name=$2 workers=$3 check=$4 body=$5
+  local prefix="$dir/$name"
+  mkdir -p "$prefix"
+  chmod a+rx "$dir"  # workers run as an unprivileged user
+  cat >"$prefix/nginx.conf" <<CONF
+worker_processes $workers;
+pid $prefix/nginx.pid;
+error_log $prefix/error.log warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $prefix/body;
+  proxy_temp_path $prefix/proxy;
+$body
+}
+CONF
+  nginx -c "$prefix/nginx.conf" -p "$prefix" &
+  EXTRA_PIDS+=("$!")
+  for _ in $(seq 1 100); do
+    curl -fsS "$check" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "nginx '$name' did not start:" >&2; cat "$prefix/error.log" >&2; return 1
+}
+
+# stop_extra: stops every nginx started by start_nginx_with.
+stop_extra() {
+  local pid
+  for pid in "${EXTRA_PIDS[@]:-}"; do
+    [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  done
+  EXTRA_PIDS=()
+}
+
+# wrk_run_with SCRIPT URL SECONDS -> one line "RPS P99_MS" (wrk_run with another wrk script)
+wrk_run_with() {
+  local out rps p99
+  out=$(wrk -t2 -c64 -d"$3"s --latency -s "$1" "$2")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
+  if grep -q 'Non-2xx' <<<"$out"; then echo "warning: non-2xx responses: $(grep Non-2xx <<<"$out")" >&2; fi
+  echo "$rps $p99"
+}
