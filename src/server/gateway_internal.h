@@ -93,10 +93,14 @@ struct GatewayState {
   GatewayMetrics metrics;
 };
 
-// Takes an idle connection to `instance` from this thread's pool (unless `fresh`) or
-// opens one within connect_timeout. Errors: kUnavailable "upstream_unavailable".
-boost::asio::awaitable<core::Result<std::shared_ptr<UpstreamConnection>>> AcquireUpstream(
-    GatewayState& g, const UpstreamTarget& instance, bool fresh);
+// Takes an idle connection to `instance` from this thread's pool; null when none is left.
+std::shared_ptr<UpstreamConnection> TakeIdleUpstream(GatewayState& g,
+                                                     const UpstreamTarget& instance,
+                                                     core::TimePoint now);
+// Opens a connection to `instance` within connect_timeout.
+// Errors: kUnavailable "upstream_unavailable".
+boost::asio::awaitable<core::Result<std::shared_ptr<UpstreamConnection>>> ConnectUpstream(
+    GatewayState& g, const UpstreamTarget& instance);
 // Returns a connection whose exchange completed cleanly to this thread's pool.
 void ReleaseUpstream(GatewayState& g, const UpstreamTarget& instance,
                      std::shared_ptr<UpstreamConnection> conn);

@@ -435,7 +435,9 @@ asio::awaitable<bool> ServeGatewayRequest(GatewayState& g, ServerState& s, Conne
   }
 
   // The body: buffered when small (and so retryable), else streamed on the first attempt.
-  if (!call.streamed) {
+  if (!call.streamed && parser.is_done()) {
+    conn.phase = Connection::Phase::kHandling;  // no body, or all of it already parsed
+  } else if (!call.streamed) {
     parser.body_limit(g.options.buffer_limit);
     const boost::system::error_code ec = co_await ReadBody(conn, buffer, parser);
     if (ec) {

@@ -199,6 +199,25 @@ asio::awaitable<boost::system::error_code> ReadUpstream(UpstreamConnection& up, 
   }
 }
 
+// Writes `head` and `body` to `socket` as far as the kernel takes them now. Returns false on
+// an error; `written` says how much went out.
+bool WriteNow(asio::ip::tcp::socket& socket, std::string_view head, std::string_view body,
+              std::size_t& written) {
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
+  boost::system::error_code ec;
+  written = socket.write_some(buffers, ec);
+  return !ec || ec == asio::error::would_block;
+}
+
+// What is left of `head` + `body` after `written` bytes.
+std::pair<std::string_view, std::string_view> Rest(std::string_view head, std::string_view body,
+                                                   std::size_t written) {
+  if (written < head.size()) {
+    return {head.substr(written), body};
+  }
+  return {std::string_view(), body.substr(written - head.size())};
+}
+
 asio::awaitable<boost::system::error_code> WriteUpstream(UpstreamConnection& up,
                                                          std::string_view head,
                                                          std::string_view body) {
@@ -383,14 +402,19 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, ServerState& s, Connec
   UpstreamResult result;
   result.target = target;
   for (bool fresh = false;; fresh = true) {
-    auto acquired = co_await AcquireUpstream(g, *target, fresh);
-    if (!acquired) {
-      result.error = core::Status(core::StatusCode::kUnavailable, "upstream_unavailable",
-                                  acquired.error().message());
-      result.retryable = true;
-      co_return result;
+    // (No co_await inside a conditional expression: g++ 12 miscompiles those.)
+    std::shared_ptr<UpstreamConnection> up =
+        fresh ? nullptr : TakeIdleUpstream(g, *target, call.start);
+    if (up == nullptr) {
+      auto connected = co_await ConnectUpstream(g, *target);
+      if (!connected) {
+        result.error = core::Status(core::StatusCode::kUnavailable, "upstream_unavailable",
+                                    connected.error().message());
+        result.retryable = true;
+        co_return result;
+      }
+      up = std::move(*connected);
     }
-    std::shared_ptr<UpstreamConnection> up = std::move(*acquired);
     ArmDeadline(up, call.deadline);
     const std::string head = RequestHead(call, parser, *target, g.clock.Now());
     boost::system::error_code ec;
@@ -400,7 +424,14 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, ServerState& s, Connec
         ec = co_await StreamRequestBody(conn, buffer, parser, *up, g.options.max_body_bytes);
       }
     } else {
-      ec = co_await WriteUpstream(*up, head, parser.get().body());
+      const std::string_view body = parser.get().body();
+      std::size_t written = 0;
+      if (!WriteNow(up->socket, head, body, written)) {
+        ec = asio::error::broken_pipe;
+      } else if (written < head.size() + body.size()) {
+        const auto [rest_head, rest_body] = Rest(head, body, written);
+        ec = co_await WriteUpstream(*up, rest_head, rest_body);
+      }
     }
     auto response = std::make_unique<ResponseParser>();
     response->header_limit(kMaxUpstreamHeader);
@@ -512,7 +543,13 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
     const std::optional<std::uint64_t> framed =
         bodiless ? (length ? length : std::nullopt) : std::optional<std::uint64_t>(body.size());
     const std::string head = ResponseHead(call, p, false, framed, call.keep_alive);
-    ok = co_await Write(conn, s, head, bodiless ? std::string_view() : std::string_view(body));
+    const std::string_view out_body = bodiless ? std::string_view() : std::string_view(body);
+    std::size_t written = 0;
+    ok = WriteNow(conn.stream.socket(), head, out_body, written);
+    if (ok && written < head.size() + out_body.size()) {
+      const auto [rest_head, rest_body] = Rest(head, out_body, written);
+      ok = co_await Write(conn, s, rest_head, rest_body);
+    }
     if (result.upstream != nullptr) {
       DisarmDeadline(*result.upstream);
       if (p.get().keep_alive()) {

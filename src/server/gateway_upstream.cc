@@ -59,11 +59,11 @@ void DisarmDeadline(UpstreamConnection& conn) {
   conn.timer.cancel();
 }
 
-asio::awaitable<core::Result<std::shared_ptr<UpstreamConnection>>> AcquireUpstream(
-    GatewayState& g, const UpstreamTarget& instance, bool fresh) {
-  const core::TimePoint now = g.clock.Now();
+std::shared_ptr<UpstreamConnection> TakeIdleUpstream(GatewayState& g,
+                                                     const UpstreamTarget& instance,
+                                                     core::TimePoint now) {
   auto& idle = Pool().idle[instance.pool_key];
-  while (!fresh && !idle.empty()) {
+  while (!idle.empty()) {
     std::shared_ptr<UpstreamConnection> conn = std::move(idle.back());
     idle.pop_back();
     const core::Duration idle_for = now - conn->idle_since;
@@ -72,8 +72,14 @@ asio::awaitable<core::Result<std::shared_ptr<UpstreamConnection>>> AcquireUpstre
       continue;  // closes on destruction
     }
     conn->reused = true;
-    co_return conn;
+    return conn;
   }
+  return nullptr;
+}
+
+asio::awaitable<core::Result<std::shared_ptr<UpstreamConnection>>> ConnectUpstream(
+    GatewayState& g, const UpstreamTarget& instance) {
+  const core::TimePoint now = g.clock.Now();
   auto ex = co_await asio::this_coro::executor;
   auto conn = std::make_shared<UpstreamConnection>(ex);
   ArmDeadline(conn, now + g.options.connect_timeout);
