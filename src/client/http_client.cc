@@ -175,6 +175,7 @@ asio::awaitable<core::Result<HttpResponse>> HttpConnection::Send(HttpRequest req
     }
     http::response_parser<http::string_body> parser;
     parser.body_limit(kMaxResponseBodyBytes);
+    parser.skip(req.method == "HEAD");  // a HEAD answer has headers only, whatever they say
     auto [read_ec, read] = co_await http::async_read(s.stream, s.buffer, parser, kNoThrow);
     if (read_ec) {
       const bool got_some = parser.got_some();

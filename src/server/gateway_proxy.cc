@@ -460,7 +460,17 @@ asio::awaitable<bool> ServeGatewayRequest(GatewayState& g, ServerState& s, Conne
                                        PickStatus(first_failure, route->name), {}, route.get());
   }
   const bool keep = co_await FinishExchange(g, s, conn, call, result, route.get());
-  ExitBulkhead(*route);
+  std::lock_guard lock(route->mu);
+  if (result.failed_mid_body && result.target != nullptr) {
+    // The attempt counted as a success when its header arrived; its body did not.
+    if (UpstreamInstance* u = FindInstance(*route, -1, result.target->id)) {
+      const resilience::CircuitState before = u->breaker.state();
+      ++u->failures;
+      u->breaker.OnFailure(g.clock.Now());
+      g.OnBreakerTransition(route->name, *u, before);
+    }
+  }
+  ExitBulkheadLocked(*route);
   co_return keep;
 }
 

@@ -27,6 +27,8 @@ namespace http = beast::http;
 
 constexpr std::uint32_t kMaxUpstreamHeader = 64 * 1024;
 constexpr std::size_t kRelayChunk = 16 * 1024;
+// The span error code of a call whose upstream broke off after its header.
+constexpr std::string_view kFailedMidBody = "upstream_failed_mid_body";
 
 // Headers the gateway never forwards as they came: hop-by-hop ones (RFC 9110 7.6.1),
 // framing, and those it sets itself.
@@ -285,9 +287,10 @@ asio::awaitable<boost::system::error_code> StreamRequestBody(Connection& conn,
   co_return ec;
 }
 
-// Streams the rest of an upstream response body to the client.
+// Streams the rest of an upstream response body to the client. Sets `upstream_failed`
+// when it is the upstream, not the client, that broke off.
 asio::awaitable<bool> RelayBody(ServerState& s, Connection& conn, UpstreamConnection& up,
-                                ResponseParser& header, bool chunked) {
+                                ResponseParser& header, bool chunked, bool* upstream_failed) {
   http::response_parser<http::buffer_body> body(std::move(header));
   std::array<char, kRelayChunk> chunk;
   std::string frame;
@@ -297,6 +300,7 @@ asio::awaitable<bool> RelayBody(ServerState& s, Connection& conn, UpstreamConnec
     auto [rec, rn] =
         co_await http::async_read(up.socket, up.buffer, body, asio::as_tuple(asio::use_awaitable));
     if (rec && rec != http::error::need_buffer) {
+      *upstream_failed = true;
       co_return false;
     }
     const std::size_t n = chunk.size() - body.get().body().size;
@@ -327,7 +331,7 @@ void FinishCall(GatewayState& g, const CallContext& call, int status, std::strin
   (route != nullptr ? route->Requests(g.metrics.requests, status)
                     : g.metrics.Requests(std::string(), status))
       .Inc();
-  const bool error = status >= 500;
+  const bool error = status >= 500 || error_code == kFailedMidBody;
   if (!g.sampler.Keep(call.head_sampled, error, took, call.critical)) {
     return;
   }
@@ -531,6 +535,7 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
                                             [](const ResponseParser& r) { return r.is_done(); });
       if (ec) {
         DisarmDeadline(*result.upstream);
+        result.failed_mid_body = true;
         const bool keep = co_await AnswerError(
             g, s, conn, call,
             core::Status(core::StatusCode::kUnavailable, "upstream_failed",
@@ -567,7 +572,7 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
     ok = co_await Write(conn, s, head, {});
     const bool keep_upstream = p.get().keep_alive();
     if (ok) {
-      ok = co_await RelayBody(s, conn, *result.upstream, p, chunked);
+      ok = co_await RelayBody(s, conn, *result.upstream, p, chunked, &result.failed_mid_body);
     }
     DisarmDeadline(*result.upstream);
     if (ok && keep_upstream) {

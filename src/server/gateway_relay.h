@@ -65,6 +65,7 @@ struct UpstreamResult {
   std::unique_ptr<ResponseParser> response;      // header parsed; null when none came
   bool buffered = false;                         // the whole body is in response
   core::Status error;                            // what to answer when response is null
+  bool failed_mid_body = false;  // the upstream failed after its header: a breaker failure
 };
 
 // Splits /agents/{name}/rest or /api/v1/{capability}/rest into call.name and
