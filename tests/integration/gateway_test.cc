@@ -1,0 +1,371 @@
+// The gateway of the real binary in front of real test upstreams: routing and header
+// handling, the per-instance circuit breaker, retries, per-caller rate limits and the
+// gateway metrics. Chains, budgets, tracing and wire failures are in gateway_chain_test.cc.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/beast/core/string.hpp>
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "agentmesh/client/http_client.h"
+
+#include "integration/node_api.h"
+#include "testing/node_process.h"
+#include "testing/test_upstream.h"
+
+namespace agentmesh {
+namespace {
+
+using namespace std::chrono_literals;
+using client::HttpRequest;
+using client::HttpResponse;
+using testing::CallJson;
+using testing::Str;
+using testing::TestUpstream;
+using testing::WaitFor;
+using Mode = TestUpstream::Mode;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+namespace json = boost::json;
+
+// Test policy: health checks out of the way, a short breaker recovery and quick retries;
+// `overrides` ("section.key" -> YAML value) replace or add keys.
+std::string Policy(std::map<std::string, std::string> overrides = {}) {
+  std::map<std::string, std::string> keys = {
+      {"health.check_interval", "1h"},
+      {"circuit_breaker.recovery_timeout", "500ms"},
+      {"traffic.retry_base_delay", "10ms"},
+      {"traffic.retry_max_delay", "50ms"},
+  };
+  for (auto& [key, value] : overrides) {
+    keys[key] = std::move(value);
+  }
+  std::map<std::string, std::string> sections;
+  for (const auto& [key, value] : keys) {
+    const std::size_t dot = key.find('.');
+    sections[key.substr(0, dot)] += "  " + key.substr(dot + 1) + ": " + value + "\n";
+  }
+  std::string yaml;
+  for (const auto& [section, body] : sections) {
+    yaml += section + ":\n" + body;
+  }
+  return yaml;
+}
+
+std::string HeaderOf(const TestUpstream::Received& r, std::string_view name) {
+  for (const auto& [key, value] : r.headers) {
+    if (boost::beast::iequals(key, name)) {
+      return value;
+    }
+  }
+  return "";
+}
+
+bool HasHeader(const TestUpstream::Received& r, std::string_view name) {
+  for (const auto& [key, value] : r.headers) {
+    if (boost::beast::iequals(key, name)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The error.code of an API error body, or "".
+std::string ErrorCode(const HttpResponse& res) {
+  boost::system::error_code ec;
+  const json::value v = json::parse(res.body, ec);
+  return ec ? ""
+            : Str(v.is_object() && v.as_object().contains("error") ? v.at("error") : v, "code");
+}
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  void Start(const std::string& policy) {
+    ASSERT_EQ(testing::StartNode(node_, dir_, policy), "");
+    base_ = node_.base_url();
+  }
+
+  // Registers instance `id` of `agent` at `address` ("" = no address).
+  void Register(const std::string& id, const std::string& agent, const std::string& address,
+                const std::vector<std::string>& capabilities = {}) {
+    json::object spec{{"agent", agent}, {"phase", 2}, {"domain", "testing"}};
+    if (!address.empty()) {
+      spec["address"] = address;
+    }
+    json::array caps;
+    for (const auto& c : capabilities) {
+      caps.emplace_back(c);
+    }
+    spec["capabilities"] = std::move(caps);
+    const auto r = CallJson(base_, "PUT", "/v1/agents/" + id, spec);
+    ASSERT_EQ(r.status, 201) << r.raw;
+  }
+
+  // Starts an upstream named `agent` and registers it as instance `agent`-1.
+  TestUpstream& Upstream(const std::string& agent) {
+    upstreams_.push_back(std::make_unique<TestUpstream>(agent));
+    Register(agent + "-1", agent, upstreams_.back()->address());
+    return *upstreams_.back();
+  }
+
+  core::Result<HttpResponse> Call(const std::string& method, const std::string& target,
+                                  std::string body = "", Headers headers = {}) {
+    HttpRequest req(method, target, std::move(body));
+    req.headers = std::move(headers);
+    return client::FetchBlocking(base_, std::move(req), 10s);
+  }
+
+  // The state of the breaker of `instance` in GET /v1/circuits, or "".
+  std::string CircuitState(const std::string& instance) {
+    const auto r = CallJson(base_, "GET", "/v1/circuits");
+    if (r.status != 200 || !r.body.is_object() || !r.body.as_object().contains("circuits")) {
+      return "";
+    }
+    for (const auto& c : r.body.at("circuits").as_array()) {
+      if (Str(c, "instance") == instance) {
+        return Str(c, "state");
+      }
+    }
+    return "";
+  }
+
+  testing::TempDir dir_;
+  testing::NodeProcess node_;
+  std::string base_;
+  std::vector<std::unique_ptr<TestUpstream>> upstreams_;
+};
+
+TEST_F(GatewayTest, RoutesByAgentCapabilityAndInstancePassingRequestsThrough) {
+  Start(Policy());
+  upstreams_.push_back(std::make_unique<TestUpstream>("alpha"));
+  TestUpstream& up = *upstreams_.back();
+  Register("alpha-1", "alpha", up.address(), {"summarize"});
+
+  auto r = Call("POST", "/agents/alpha/x?q=1", R"({"k":1})",
+                {{"X-Custom", "v1"},
+                 {"Connection", "keep-alive, X-Hop"},
+                 {"X-Hop", "secret"},
+                 {"Keep-Alive", "timeout=5"},
+                 {"TE", "trailers"},
+                 {"X-Correlation-ID", "corr-given-1"}});
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->Header("X-Upstream"), "alpha");
+  EXPECT_EQ(r->Header("Content-Type"), "application/json");
+  EXPECT_EQ(r->Header("X-Correlation-ID"), "corr-given-1");
+  const json::value answer = json::parse(r->body);
+  EXPECT_EQ(Str(answer, "target"), "/x?q=1");
+  EXPECT_EQ(Str(answer, "method"), "POST");
+  ASSERT_EQ(up.requests(), 1u);
+  const TestUpstream::Received got = up.received()[0];
+  EXPECT_EQ(got.method, "POST");
+  EXPECT_EQ(got.target, "/x?q=1");
+  EXPECT_EQ(got.body, R"({"k":1})");
+  EXPECT_EQ(HeaderOf(got, "X-Custom"), "v1");
+  EXPECT_EQ(HeaderOf(got, "Content-Type"), "application/json");
+  EXPECT_EQ(HeaderOf(got, "X-Correlation-ID"), "corr-given-1");
+  EXPECT_FALSE(HasHeader(got, "X-Hop"));
+  EXPECT_FALSE(HasHeader(got, "Keep-Alive"));
+  EXPECT_FALSE(HasHeader(got, "TE"));
+  EXPECT_EQ(HeaderOf(got, "Connection").find("X-Hop"), std::string::npos);
+
+  // Without a correlation id the gateway makes one, sends it upstream and echoes it.
+  r = Call("GET", "/agents/alpha/y");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 200);
+  const std::string generated(r->Header("X-Correlation-ID"));
+  EXPECT_FALSE(generated.empty());
+  ASSERT_EQ(up.requests(), 2u);
+  EXPECT_EQ(HeaderOf(up.received()[1], "X-Correlation-ID"), generated);
+  EXPECT_EQ(up.received()[1].method, "GET");
+
+  r = Call("GET", "/api/v1/summarize/z");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 200) << r->body;
+  r = Call("DELETE", "/agents/alpha-1/w");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 200) << r->body;
+  ASSERT_EQ(up.requests(), 4u);
+  EXPECT_EQ(up.received()[2].target, "/z");
+  EXPECT_EQ(up.received()[3].target, "/w");
+  EXPECT_EQ(up.received()[3].method, "DELETE");
+}
+
+TEST_F(GatewayTest, UnknownAgentIs404AndUnroutableInstancesAre503) {
+  Start(Policy());
+  auto r = Call("GET", "/agents/nobody/x");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(ErrorCode(*r), "unknown_agent") << r->body;
+  EXPECT_FALSE(r->Header("X-Correlation-ID").empty());
+
+  Register("ghost-1", "ghost", "");
+  r = Call("GET", "/agents/ghost/x");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(ErrorCode(*r), "no_healthy_instance") << r->body;
+
+  // A peer reports the only instance down: it turns suspect and gets no calls.
+  TestUpstream& beta = Upstream("beta");
+  Register("observer-1", "observer", "");
+  const auto o = CallJson(base_, "POST", "/v1/agents/beta-1/observations",
+                          json::object{{"observer", "observer-1"}, {"healthy", false}});
+  ASSERT_EQ(o.status, 200) << o.raw;
+  ASSERT_NE(Str(o.body, "status"), "healthy") << o.raw;
+  r = Call("GET", "/agents/beta/x");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(ErrorCode(*r), "no_healthy_instance") << r->body;
+  EXPECT_EQ(beta.requests(), 0u);
+}
+
+TEST_F(GatewayTest, BreakerOpensAfterFiveFailuresFailsFastAndHalfOpens) {
+  Start(Policy());
+  TestUpstream& up = Upstream("brk");
+  up.SetMode(Mode::kFail, 500);
+  for (int i = 0; i < 5; ++i) {
+    const auto r = Call("POST", "/agents/brk/work", "{}");
+    ASSERT_TRUE(r) << r.error().ToString();
+    EXPECT_EQ(r->status, 500) << "call " << i << ": " << r->body;
+  }
+  EXPECT_EQ(up.requests(), 5u);
+
+  auto r = Call("POST", "/agents/brk/work", "{}");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(ErrorCode(*r), "circuit_open") << r->body;
+  EXPECT_EQ(up.requests(), 5u) << "an open circuit must fail fast";
+  EXPECT_EQ(CircuitState("brk-1"), "open");
+
+  // After the recovery timeout one probe goes through; it fails, so the circuit reopens.
+  ASSERT_TRUE(WaitFor([&] { return CircuitState("brk-1") == "half_open"; }, 5s))
+      << CircuitState("brk-1");
+  r = Call("POST", "/agents/brk/work", "{}");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(up.requests(), 6u);
+  EXPECT_EQ(CircuitState("brk-1"), "open");
+  r = Call("POST", "/agents/brk/work", "{}");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(ErrorCode(*r), "circuit_open") << r->body;
+  EXPECT_EQ(up.requests(), 6u);
+
+  // The upstream recovers: the next probe succeeds and closes the circuit.
+  up.SetMode(Mode::kOk);
+  ASSERT_TRUE(WaitFor([&] { return CircuitState("brk-1") == "half_open"; }, 5s));
+  r = Call("POST", "/agents/brk/work", "{}");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(up.requests(), 7u);
+  EXPECT_EQ(CircuitState("brk-1"), "closed");
+  r = Call("POST", "/agents/brk/work", "{}");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 200) << r->body;
+}
+
+TEST_F(GatewayTest, RetriedGetReachesTheHealthyInstance) {
+  Start(Policy());
+  upstreams_.push_back(std::make_unique<TestUpstream>("bad"));
+  TestUpstream& bad = *upstreams_.back();
+  upstreams_.push_back(std::make_unique<TestUpstream>("good"));
+  TestUpstream& good = *upstreams_.back();
+  bad.SetMode(Mode::kFail, 503);
+  Register("mixed-1", "mixed", bad.address());
+  Register("mixed-2", "mixed", good.address());
+  for (int i = 0; i < 4; ++i) {
+    const auto r = Call("GET", "/agents/mixed/read");
+    ASSERT_TRUE(r) << r.error().ToString();
+    EXPECT_EQ(r->status, 200) << "call " << i << ": " << r->body;
+    EXPECT_EQ(r->Header("X-Upstream"), "good");
+  }
+  EXPECT_GE(bad.requests(), 1u) << "round robin never tried the failing instance first";
+  EXPECT_EQ(good.requests(), 4u);
+}
+
+TEST_F(GatewayTest, RetriesOnlyListedStatusesIdempotentCallsAndAtMostThreeAttempts) {
+  Start(Policy({{"traffic.retry_on", "[500, 502, 503]"}, {"traffic.retry_attempts", "3"}}));
+  TestUpstream& missing = Upstream("missing");
+  missing.SetMode(Mode::kFail, 404);
+  auto r = Call("GET", "/agents/missing/x");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(missing.requests(), 1u) << "404 is not in retry_on";
+
+  TestUpstream& flaky = Upstream("flaky");
+  flaky.SetMode(Mode::kFail, 503);
+  r = Call("GET", "/agents/flaky/x");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(flaky.requests(), 3u) << "retry_attempts counts every attempt";
+
+  TestUpstream& dropper = Upstream("dropper");
+  dropper.SetMode(Mode::kReset);
+  r = Call("GET", "/agents/dropper/x");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 502);
+  EXPECT_EQ(ErrorCode(*r), "upstream_failed") << r->body;
+  EXPECT_EQ(dropper.requests(), 3u) << "connection failures are retried too";
+
+  TestUpstream& writer = Upstream("writer");
+  writer.SetMode(Mode::kFail, 503);
+  r = Call("POST", "/agents/writer/x", "{}");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(writer.requests(), 1u) << "a POST without Idempotency-Key is not retried";
+  r = Call("POST", "/agents/writer/x", "{}", {{"Idempotency-Key", "op-42"}});
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(writer.requests(), 4u) << "a POST with Idempotency-Key is retried";
+  for (const auto& got : writer.received()) {
+    EXPECT_EQ(got.body, "{}");
+  }
+}
+
+TEST_F(GatewayTest, RateLimitAnswers429WithRetryAfterPerCaller) {
+  Start(Policy({{"traffic.rate_limit_requests", "5"}, {"traffic.rate_limit_window", "1m"}}));
+  TestUpstream& up = Upstream("limited");
+  for (int i = 0; i < 5; ++i) {
+    const auto r = Call("GET", "/agents/limited/x", "", {{"X-Agent-ID", "a"}});
+    ASSERT_TRUE(r) << r.error().ToString();
+    EXPECT_EQ(r->status, 200) << "call " << i << ": " << r->body;
+  }
+  auto r = Call("GET", "/agents/limited/x", "", {{"X-Agent-ID", "a"}});
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 429);
+  EXPECT_EQ(ErrorCode(*r), "rate_limited") << r->body;
+  const std::string retry_after(r->Header("Retry-After"));
+  ASSERT_FALSE(retry_after.empty());
+  ASSERT_EQ(retry_after.find_first_not_of("0123456789"), std::string::npos) << retry_after;
+  EXPECT_GT(std::stoi(retry_after), 0);
+  EXPECT_LE(std::stoi(retry_after), 60);
+  EXPECT_EQ(up.requests(), 5u);
+
+  r = Call("GET", "/agents/limited/x", "", {{"X-Agent-ID", "b"}});
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 200) << "caller b has its own limit";
+}
+
+TEST_F(GatewayTest, MetricsCountGatewayRequestsAndRejections) {
+  Start(Policy());
+  Upstream("counted");
+  auto r = Call("GET", "/agents/counted/x");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 200);
+  r = Call("GET", "/agents/uncounted/x");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 404);
+
+  r = Call("GET", "/metrics");
+  ASSERT_TRUE(r) << r.error().ToString();
+  ASSERT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("agentmesh_gateway_requests_total{"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("agentmesh_gateway_rejections_total{"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("unknown_agent"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace agentmesh
