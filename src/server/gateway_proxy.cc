@@ -195,8 +195,9 @@ Admission Admit(GatewayState& g, ServerState& s, Connection& conn, const Request
 
   char generated_id[24];
   const std::string_view given_id = req["X-Correlation-ID"];
-  call.correlation_id =
-      std::string(UsableCorrelationId(given_id) ? given_id : NewCorrelationId(generated_id));
+  const std::string_view id =
+      UsableCorrelationId(given_id) ? given_id : NewCorrelationId(generated_id);
+  call.correlation_id.assign(id.data(), id.size());
 
   // Trace context: continue the caller's trace or start one (rules 10.1).
   core::Random& random = ThreadRandom();
@@ -334,7 +335,9 @@ asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, ServerState& s, Con
   std::uint64_t hash = 0;
   if (route.kind == BalancerKind::kConsistentHash) {
     const std::string_view key = req[o.hash_header];
-    hash = routing::HashKey(key.empty() ? std::string_view(call.correlation_id) : key);
+    hash = routing::HashKey(
+        key.empty() ? std::string_view(call.correlation_id.data(), call.correlation_id.size())
+                    : key);
   }
   core::Random& random = ThreadRandom();
   route.budget.OnRequestStart();
@@ -354,7 +357,8 @@ asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, ServerState& s, Con
     std::shared_ptr<const UpstreamTarget> target;
     {
       std::lock_guard lock(route.mu);
-      pick = PickLocked(route, o, g.clock.Now(), instance_only, hash, tried);
+      pick = PickLocked(route, o, attempt == 1 ? call.start : g.clock.Now(), instance_only, hash,
+                        tried);
       if (pick.index >= 0) {
         target = route.instances[static_cast<std::size_t>(pick.index)].target;
       }
@@ -369,18 +373,19 @@ asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, ServerState& s, Con
     call.phase = target->phase;
     call.attempts = attempt;
     const core::TimePoint sent = g.clock.Now();
-    result = co_await Exchange(g, s, conn, buffer, parser, call, target);
-    g.metrics.upstream_duration.Observe(core::ToSeconds(g.clock.Now() - sent));
+    result = co_await Exchange(g, s, conn, buffer, parser, call, target, sent);
+    const core::TimePoint answered = g.clock.Now();
+    g.metrics.upstream_duration.Observe(core::ToSeconds(answered - sent));
     {
       std::lock_guard lock(route.mu);
-      RecordOutcomeLocked(g, route, pick.index, target->id, result.outcome, g.clock.Now());
+      RecordOutcomeLocked(g, route, pick.index, target->id, result.outcome, answered);
     }
     if (retry_held) {
       route.budget.OnRetryEnd();
       retry_held = false;
     }
-    const bool retryable = result.retryable && may_retry && attempt < o.retry.max_attempts &&
-                           g.clock.Now() < call.deadline;
+    const bool retryable =
+        result.retryable && may_retry && attempt < o.retry.max_attempts && answered < call.deadline;
     if (!retryable || !route.budget.TryStartRetry()) {
       break;
     }

@@ -91,11 +91,24 @@ void AppendHex(std::string& out, std::size_t n) {
   out.append(buf, end);
 }
 
-std::string RequestHead(const CallContext& call, const RequestParser& parser,
-                        const UpstreamTarget& target, core::TimePoint now) {
+template <std::size_t N>
+void AppendHexId(std::string& out, const observe::TraceBytes<N>& id) {
+  const std::size_t at = out.size();
+  out.resize(at + observe::TraceBytes<N>::kHexSize);
+  id.WriteHex(out.data() + at);
+}
+
+// This thread's buffer for a head being built; its capacity stays, so building a head
+// allocates nothing. Valid until the next co_await (copy what must outlive one).
+std::string& HeadBuffer() {
+  thread_local std::string buffer;
+  buffer.clear();
+  return buffer;
+}
+
+void RequestHead(const CallContext& call, const RequestParser& parser, const UpstreamTarget& target,
+                 core::TimePoint now, std::string& head) {
   const auto& req = parser.get();
-  std::string head;
-  head.reserve(512);
   head += call.method;
   head += ' ';
   head += call.upstream_target;
@@ -106,9 +119,12 @@ std::string RequestHead(const CallContext& call, const RequestParser& parser,
   head += "\r\n";
   AppendHeaders(req, head);
   head += "X-Correlation-ID: ";
-  head += call.correlation_id;
-  head += "\r\ntraceparent: ";
-  head += observe::FormatTraceparent(call.trace_id, call.span_id, call.head_sampled);
+  head.append(call.correlation_id.data(), call.correlation_id.size());
+  head += "\r\ntraceparent: 00-";
+  AppendHexId(head, call.trace_id);
+  head += '-';
+  AppendHexId(head, call.span_id);
+  head += call.head_sampled ? "-01" : "-00";
   if (!call.tracestate.empty()) {
     head += "\r\ntracestate: ";
     head += call.tracestate;
@@ -130,7 +146,6 @@ std::string RequestHead(const CallContext& call, const RequestParser& parser,
     head += "\r\n";
   }
   head += "\r\n";
-  return head;
 }
 
 // Whether a response to `method` with `status` carries no body whatever its headers say.
@@ -138,11 +153,9 @@ bool Bodiless(std::string_view method, int status) {
   return method == "HEAD" || status == 204 || status == 304 || (status >= 100 && status < 200);
 }
 
-std::string ResponseHead(const CallContext& call, const ResponseParser& p, bool chunked,
-                         std::optional<std::uint64_t> length, bool keep_alive) {
+void ResponseHead(const CallContext& call, const ResponseParser& p, bool chunked,
+                  std::optional<std::uint64_t> length, bool keep_alive, std::string& head) {
   const auto& res = p.get();
-  std::string head;
-  head.reserve(512);
   head += call.http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
   AppendNumber(head, res.result_int());
   head += ' ';
@@ -151,7 +164,7 @@ std::string ResponseHead(const CallContext& call, const ResponseParser& p, bool 
   head += "\r\n";
   AppendHeaders(res, head);
   head += "X-Correlation-ID: ";
-  head += call.correlation_id;
+  head.append(call.correlation_id.data(), call.correlation_id.size());
   head += "\r\n";
   if (chunked) {
     head += "Transfer-Encoding: chunked\r\n";
@@ -166,7 +179,6 @@ std::string ResponseHead(const CallContext& call, const ResponseParser& p, bool 
     head += "Connection: keep-alive\r\n";
   }
   head += "\r\n";
-  return head;
 }
 
 // Feeds `up.buffer` to `p` and reads more until `until(p)`; EOF ends a close-delimited body.
@@ -355,7 +367,7 @@ void FinishCall(GatewayState& g, const CallContext& call, int status, std::strin
       {"http.method", std::string(call.method)},
       {"http.target", call.upstream_target},
       {"http.status_code", std::to_string(status)},
-      {"correlation_id", call.correlation_id},
+      {"correlation_id", std::string(call.correlation_id.data(), call.correlation_id.size())},
       {"caller", call.caller},
       {"attempts", std::to_string(call.attempts)},
   };
@@ -402,13 +414,13 @@ bool IsHeavyRoute(const GatewayOptions& options, std::string_view path) {
 asio::awaitable<UpstreamResult> Exchange(GatewayState& g, ServerState& s, Connection& conn,
                                          beast::flat_buffer& buffer, RequestParser& parser,
                                          CallContext& call,
-                                         const std::shared_ptr<const UpstreamTarget>& target) {
+                                         const std::shared_ptr<const UpstreamTarget>& target,
+                                         core::TimePoint now) {
   UpstreamResult result;
   result.target = target;
   for (bool fresh = false;; fresh = true) {
     // (No co_await inside a conditional expression: g++ 12 miscompiles those.)
-    std::shared_ptr<UpstreamConnection> up =
-        fresh ? nullptr : TakeIdleUpstream(g, *target, call.start);
+    std::shared_ptr<UpstreamConnection> up = fresh ? nullptr : TakeIdleUpstream(g, *target, now);
     if (up == nullptr) {
       auto connected = co_await ConnectUpstream(g, *target);
       if (!connected) {
@@ -420,10 +432,12 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, ServerState& s, Connec
       up = std::move(*connected);
     }
     ArmDeadline(up, call.deadline);
-    const std::string head = RequestHead(call, parser, *target, g.clock.Now());
+    std::string& head = HeadBuffer();
+    RequestHead(call, parser, *target, now, head);
     boost::system::error_code ec;
     if (call.streamed) {
-      ec = co_await WriteUpstream(*up, head, {});
+      const std::string owned_head = head;  // the thread's buffer does not survive a co_await
+      ec = co_await WriteUpstream(*up, owned_head, {});
       if (!ec) {
         ec = co_await StreamRequestBody(conn, buffer, parser, *up, g.options.max_body_bytes);
       }
@@ -434,7 +448,8 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, ServerState& s, Connec
         ec = asio::error::broken_pipe;
       } else if (written < head.size() + body.size()) {
         const auto [rest_head, rest_body] = Rest(head, body, written);
-        ec = co_await WriteUpstream(*up, rest_head, rest_body);
+        const std::string owned_rest(rest_head);
+        ec = co_await WriteUpstream(*up, owned_rest, rest_body);
       }
     }
     auto response = std::make_unique<ResponseParser>();
@@ -547,13 +562,15 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
     const std::string& body = p.get().body();
     const std::optional<std::uint64_t> framed =
         bodiless ? (length ? length : std::nullopt) : std::optional<std::uint64_t>(body.size());
-    const std::string head = ResponseHead(call, p, false, framed, call.keep_alive);
+    std::string& head = HeadBuffer();
+    ResponseHead(call, p, false, framed, call.keep_alive, head);
     const std::string_view out_body = bodiless ? std::string_view() : std::string_view(body);
     std::size_t written = 0;
     ok = WriteNow(conn.stream.socket(), head, out_body, written);
     if (ok && written < head.size() + out_body.size()) {
       const auto [rest_head, rest_body] = Rest(head, out_body, written);
-      ok = co_await Write(conn, s, rest_head, rest_body);
+      const std::string owned_rest(rest_head);
+      ok = co_await Write(conn, s, owned_rest, rest_body);
     }
     if (result.upstream != nullptr) {
       DisarmDeadline(*result.upstream);
@@ -568,7 +585,8 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
     if (!length && call.http10) {
       call.keep_alive = false;  // close-delimited for an HTTP/1.0 client
     }
-    const std::string head = ResponseHead(call, p, chunked, length, call.keep_alive);
+    std::string head;
+    ResponseHead(call, p, chunked, length, call.keep_alive, head);
     ok = co_await Write(conn, s, head, {});
     const bool keep_upstream = p.get().keep_alive();
     if (ok) {
@@ -597,7 +615,8 @@ asio::awaitable<bool> AnswerError(GatewayState& g, ServerState& s, Connection& c
     r.status = 502;
   }
   std::string head;
-  SerializeHead(r, call.correlation_id, call.keep_alive, call.http10, head);
+  SerializeHead(r, std::string_view(call.correlation_id.data(), call.correlation_id.size()),
+                call.keep_alive, call.http10, head);
   if (retry_after > core::Duration::zero()) {
     const auto seconds = std::chrono::ceil<std::chrono::seconds>(retry_after).count();
     // Before the blank line that ends the head.

@@ -10,6 +10,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/static_string/static_string.hpp>
 
 #include "agentmesh/core/status.h"
 #include "agentmesh/observe/trace_context.h"
@@ -33,9 +34,9 @@ struct CallContext {
   bool http10 = false;
   std::string_view method;
   bool by_capability = false;
-  std::string name;             // agent name, instance id or capability
-  std::string upstream_target;  // path and query sent upstream
-  std::string correlation_id;
+  std::string name;                          // agent name, instance id or capability
+  std::string upstream_target;               // path and query sent upstream
+  boost::static_string<128> correlation_id;  // inline: no allocation per call
   observe::TraceId trace_id;
   observe::SpanId span_id;
   observe::SpanId parent_span;
@@ -74,10 +75,12 @@ void ParseGatewayTarget(std::string_view target, CallContext& call);
 // Whether `path` starts with one of the configured heavy routes.
 bool IsHeavyRoute(const GatewayOptions& options, std::string_view path);
 
-// One attempt: sends the request to `target` and reads the response header.
-boost::asio::awaitable<UpstreamResult> Exchange(
-    GatewayState& g, ServerState& s, Connection& conn, boost::beast::flat_buffer& buffer,
-    RequestParser& parser, CallContext& call, const std::shared_ptr<const UpstreamTarget>& target);
+// One attempt, starting at `now`: sends the request to `target` and reads the response header.
+boost::asio::awaitable<UpstreamResult> Exchange(GatewayState& g, ServerState& s, Connection& conn,
+                                                boost::beast::flat_buffer& buffer,
+                                                RequestParser& parser, CallContext& call,
+                                                const std::shared_ptr<const UpstreamTarget>& target,
+                                                core::TimePoint now);
 // Reads a retryable answer's body into memory (releasing the upstream connection) so
 // that it can still be relayed if no retry goes out; a body too large to keep is dropped
 // and the answer becomes a 502.
