@@ -14,16 +14,9 @@ constexpr std::size_t kDefaultEventLimit = 100;
 constexpr std::size_t kMaxEventLimit = 1000;
 constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-Response Json(int status, const boost::json::value& body) {
-  Response r;
-  r.status = status;
-  r.body = boost::json::serialize(body);
-  return r;
-}
-
 Response Health(MembershipService& m, const Request&) {
   const health::HealthSummary summary = m.Summary();
-  return Json(summary.critical ? 503 : 200, SummaryToJson(summary, m.node_id()));
+  return JsonResponse(SummaryToJson(summary, m.node_id()), summary.critical ? 503 : 200);
 }
 
 boost::json::array Events(const RecentEventsFn& fn, std::size_t limit) {
@@ -38,7 +31,7 @@ Response DebugHealth(MembershipService& m, const RecentEventsFn& events, const R
   }
   body["instances"] = std::move(instances);
   body["events"] = Events(events, kDefaultEventLimit);
-  return Json(200, body);
+  return JsonResponse(body);
 }
 
 Response Metrics(const observe::Registry& registry, const Request&) {
@@ -68,7 +61,7 @@ Response DebugEvents(const RecentEventsFn& events, const Request& req) {
   }
   boost::json::array list = Events(events, limit);
   const std::size_t count = list.size();
-  return Json(200, boost::json::object{{"events", std::move(list)}, {"count", count}});
+  return JsonResponse(boost::json::object{{"events", std::move(list)}, {"count", count}});
 }
 
 }  // namespace

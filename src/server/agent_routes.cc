@@ -10,13 +10,6 @@ namespace {
 
 namespace asio = boost::asio;
 
-Response Json(int status, const boost::json::value& body) {
-  Response r;
-  r.status = status;
-  r.body = boost::json::serialize(body);
-  return r;
-}
-
 Response StateResponse(health::HealthState state) {
   Response r;
   const std::string_view name = health::HealthStateName(state);
@@ -48,7 +41,7 @@ asio::awaitable<Response> PutAgent(MembershipService& m, const Request& req) {
     co_return ErrorResponse(reply.error());
   }
   const int status = reply->outcome == health::RegisterOutcome::kCreated ? 201 : 200;
-  co_return Json(status, InstanceViewToJson(reply->view));
+  co_return JsonResponse(InstanceViewToJson(reply->view), status);
 }
 
 asio::awaitable<Response> DeleteAgent(MembershipService& m, const Request& req) {
@@ -63,7 +56,7 @@ asio::awaitable<Response> DeleteAgent(MembershipService& m, const Request& req) 
     }
     co_return ErrorResponse(view.error());
   }
-  co_return Json(200, InstanceViewToJson(*view));
+  co_return JsonResponse(InstanceViewToJson(*view));
 }
 
 Response ListAgents(MembershipService& m, const Request& req) {
@@ -76,7 +69,7 @@ Response ListAgents(MembershipService& m, const Request& req) {
     agents.push_back(InstanceViewToJson(view));
   }
   const std::size_t count = agents.size();
-  return Json(200, boost::json::object{{"agents", std::move(agents)}, {"count", count}});
+  return JsonResponse(boost::json::object{{"agents", std::move(agents)}, {"count", count}});
 }
 
 Response GetAgent(MembershipService& m, const Request& req) {
@@ -88,7 +81,7 @@ Response GetAgent(MembershipService& m, const Request& req) {
   if (!view) {
     return UnknownInstance(*id);
   }
-  return Json(200, InstanceViewToJson(*view));
+  return JsonResponse(InstanceViewToJson(*view));
 }
 
 Response Heartbeat(MembershipService& m, const Request& req) {
@@ -144,7 +137,7 @@ Response GetHistory(MembershipService& m, const Request& req) {
   for (const auto& t : m.History(*id)) {
     transitions.push_back(TransitionToJson(t));
   }
-  return Json(200, boost::json::object{{"id", *id}, {"transitions", std::move(transitions)}});
+  return JsonResponse(boost::json::object{{"id", *id}, {"transitions", std::move(transitions)}});
 }
 
 }  // namespace

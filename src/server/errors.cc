@@ -12,6 +12,21 @@ std::unexpected<ApiError> FieldError(std::string reason, std::string_view field,
   return ApiErr(core::InvalidArgument(std::move(reason), std::move(message)), std::move(details));
 }
 
+std::unexpected<ApiError> UnknownParameter(std::string_view key) {
+  boost::json::object details;
+  details["parameter"] = key;
+  return ApiErr(core::InvalidArgument("unknown_parameter", "Query parameter '" + std::string(key) +
+                                                               "' is not supported."),
+                std::move(details));
+}
+
+Response JsonResponse(const boost::json::value& body, int status) {
+  Response r;
+  r.status = status;
+  r.body = boost::json::serialize(body);
+  return r;
+}
+
 int HttpStatusFor(const core::Status& status) {
   const std::string& reason = status.reason();
   if (reason == "body_too_large") {

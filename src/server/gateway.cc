@@ -6,6 +6,7 @@
 
 #include "agentmesh/core/duration.h"
 #include "agentmesh/core/log.h"
+#include "agentmesh/server/errors.h"
 #include "agentmesh/server/otlp_exporter.h"
 
 #include "server/gateway_internal.h"
@@ -210,11 +211,8 @@ boost::json::object Gateway::CircuitsJson() const {
 }
 
 void AddGatewayRoutes(Router& router, const Gateway& gateway) {
-  router.Add(Method::kGet, "/v1/circuits", [&gateway](const Request&) {
-    Response r;
-    r.body = boost::json::serialize(gateway.CircuitsJson());
-    return r;
-  });
+  router.Add(Method::kGet, "/v1/circuits",
+             [&gateway](const Request&) { return JsonResponse(gateway.CircuitsJson()); });
 }
 
 }  // namespace agentmesh::server

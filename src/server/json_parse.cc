@@ -393,11 +393,7 @@ ApiResult<health::ListFilter> ParseListFilter(std::string_view query) {
                                     : filter.capability;
       slot = value;
     } else {
-      boost::json::object details;
-      details["parameter"] = key;
-      return ApiErr(core::InvalidArgument("unknown_parameter",
-                                          "Query parameter '" + key + "' is not supported."),
-                    std::move(details));
+      return UnknownParameter(key);
     }
   }
   return filter;

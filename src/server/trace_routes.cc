@@ -15,12 +15,6 @@
 namespace agentmesh::server {
 namespace {
 
-Response Json(const boost::json::value& body) {
-  Response r;
-  r.body = boost::json::serialize(body);
-  return r;
-}
-
 ApiResult<observe::TraceQuery> ParseTraceQuery(std::string_view query) {
   observe::TraceQuery out;
   out.limit = kDefaultTraceLimit;
@@ -65,11 +59,7 @@ ApiResult<observe::TraceQuery> ParseTraceQuery(std::string_view query) {
       }
       out.limit = limit;
     } else {
-      boost::json::object details;
-      details["parameter"] = key;
-      return ApiErr(core::InvalidArgument("unknown_parameter",
-                                          "Query parameter '" + key + "' is not supported."),
-                    std::move(details));
+      return UnknownParameter(key);
     }
   }
   return out;
@@ -82,7 +72,7 @@ Response RecentTraces(const observe::TraceStore& store, const Request& req) {
   }
   boost::json::array traces = store.Recent(*query);
   const std::size_t count = traces.size();
-  return Json(boost::json::object{{"traces", std::move(traces)}, {"count", count}});
+  return JsonResponse(boost::json::object{{"traces", std::move(traces)}, {"count", count}});
 }
 
 Response GetTrace(const observe::TraceStore& store, const Request& req) {
@@ -105,7 +95,7 @@ Response GetTrace(const observe::TraceStore& store, const Request& req) {
                                             "' (it was not sampled or has been evicted)."),
         std::move(details)});
   }
-  return Json(*tree);
+  return JsonResponse(*tree);
 }
 
 }  // namespace

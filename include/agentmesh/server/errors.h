@@ -30,6 +30,13 @@ inline std::unexpected<ApiError> ApiErr(core::Status status, boost::json::object
 std::unexpected<ApiError> FieldError(std::string reason, std::string_view field,
                                      std::string message);
 
+// A kInvalidArgument "unknown_parameter" error for query parameter `key`; details.parameter names
+// it.
+std::unexpected<ApiError> UnknownParameter(std::string_view key);
+
+// Returns `body` serialized as a JSON response with `status`.
+Response JsonResponse(const boost::json::value& body, int status = 200);
+
 // Returns the HTTP status for `status`: its reason first (body_too_large -> 413,
 // unsupported_media_type -> 415, method_not_allowed -> 405, ...), then its code
 // (kInvalidArgument -> 400, kNotFound -> 404, kFailedPrecondition/kAborted/
