@@ -141,11 +141,10 @@ void ExitBulkhead(AgentRoute& route) {
 
 // Picks an instance for attempt `attempt` (route lock held): the named instance when the
 // call names one, else the balancer's choice.
-Pick PickLocked(AgentRoute& route, const GatewayOptions& o, core::TimePoint now,
-                const std::string& instance_only, std::uint64_t hash,
-                const std::vector<std::string>& tried) {
+Pick PickLocked(AgentRoute& route, core::TimePoint now, const std::string& instance_only,
+                std::uint64_t hash, const std::vector<std::string>& tried) {
   if (instance_only.empty()) {
-    return PickInstance(route, o, now, hash, tried);
+    return PickInstance(route, now, hash, tried);
   }
   Pick pick;
   pick.failure = PickFailure::kNoHealthy;
@@ -323,7 +322,7 @@ Admission Admit(GatewayState& g, ServerState& s, Connection& conn, const Request
 
 // Runs the attempts of an admitted call whose body is ready (or streams). Sets
 // `first_failure` when not even a first attempt found an instance.
-asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, ServerState& s, Connection& conn,
+asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, Connection& conn,
                                             beast::flat_buffer& buffer, RequestParser& parser,
                                             CallContext& call, AgentRoute& route,
                                             const std::string& instance_only,
@@ -357,8 +356,8 @@ asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, ServerState& s, Con
     std::shared_ptr<const UpstreamTarget> target;
     {
       std::lock_guard lock(route.mu);
-      pick = PickLocked(route, o, attempt == 1 ? call.start : g.clock.Now(), instance_only, hash,
-                        tried);
+      pick =
+          PickLocked(route, attempt == 1 ? call.start : g.clock.Now(), instance_only, hash, tried);
       if (pick.index >= 0) {
         target = route.instances[static_cast<std::size_t>(pick.index)].target;
       }
@@ -373,7 +372,7 @@ asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, ServerState& s, Con
     call.phase = target->phase;
     call.attempts = attempt;
     const core::TimePoint sent = g.clock.Now();
-    result = co_await Exchange(g, s, conn, buffer, parser, call, target, sent);
+    result = co_await Exchange(g, conn, buffer, parser, call, target, sent);
     const core::TimePoint answered = g.clock.Now();
     g.metrics.upstream_duration.Observe(core::ToSeconds(answered - sent));
     {
@@ -456,7 +455,7 @@ asio::awaitable<bool> ServeGatewayRequest(GatewayState& g, ServerState& s, Conne
     }
   }
   PickFailure first_failure = PickFailure::kNone;
-  UpstreamResult result = co_await RunAttempts(g, s, conn, buffer, parser, call, *route,
+  UpstreamResult result = co_await RunAttempts(g, conn, buffer, parser, call, *route,
                                                admitted.instance_only, &first_failure);
   if (first_failure != PickFailure::kNone) {
     ExitBulkhead(*route);

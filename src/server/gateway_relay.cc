@@ -255,83 +255,48 @@ asio::awaitable<boost::system::error_code> WriteUpstream(UpstreamConnection& up,
   co_return wec;
 }
 
-// Streams the rest of the client's request body to the upstream, re-chunking a chunked one.
-asio::awaitable<boost::system::error_code> StreamRequestBody(Connection& conn,
-                                                             beast::flat_buffer& buffer,
-                                                             RequestParser& parser,
-                                                             UpstreamConnection& up,
-                                                             std::size_t limit) {
-  boost::system::error_code ec = co_await SendContinueIfExpected(conn, parser);
-  if (ec) {
-    co_return ec;
-  }
-  const bool chunked = parser.chunked();
-  http::request_parser<http::buffer_body> body(std::move(parser));
+// Where a relayed body broke off.
+enum class RelayEnd { kDone, kSourceFailed, kSinkFailed };
+
+// Moves the rest of a message body, whose header `parser` holds, from `source` to
+// `write(frame, data)` piece by piece, re-chunking when `chunked`: each piece's frame is
+// the previous piece's CRLF and the next chunk size, so one write carries both.
+template <typename Parser, typename Stream, typename WritePiece>
+asio::awaitable<RelayEnd> RelayBody(Parser& parser, Stream& source, beast::flat_buffer& buffer,
+                                    std::uint64_t limit, bool chunked, WritePiece write) {
+  constexpr bool kIsRequest = Parser::is_request::value;
+  http::parser<kIsRequest, http::buffer_body> body(std::move(parser));
   body.body_limit(limit);
   std::array<char, kRelayChunk> chunk;
   std::string frame;
-  while (!ec && !body.is_done()) {
-    body.get().body().data = chunk.data();
-    body.get().body().size = chunk.size();
-    auto [rec, rn] =
-        co_await http::async_read(conn.stream, buffer, body, asio::as_tuple(asio::use_awaitable));
-    if (rec && rec != http::error::need_buffer) {
-      co_return rec;
-    }
-    const std::size_t n = chunk.size() - body.get().body().size;
-    if (n == 0) {
-      continue;
-    }
-    frame.clear();
-    if (chunked) {
-      AppendHex(frame, n);
-      frame += "\r\n";
-    }
-    ec = co_await WriteUpstream(up, frame, std::string_view(chunk.data(), n));
-    if (!ec && chunked) {
-      ec = co_await WriteUpstream(up, "\r\n", {});
-    }
-  }
-  if (!ec && chunked) {
-    ec = co_await WriteUpstream(up, "0\r\n\r\n", {});
-  }
-  conn.phase = Connection::Phase::kHandling;
-  co_return ec;
-}
-
-// Streams the rest of an upstream response body to the client. Sets `upstream_failed`
-// when it is the upstream, not the client, that broke off.
-asio::awaitable<bool> RelayBody(ServerState& s, Connection& conn, UpstreamConnection& up,
-                                ResponseParser& header, bool chunked, bool* upstream_failed) {
-  http::response_parser<http::buffer_body> body(std::move(header));
-  std::array<char, kRelayChunk> chunk;
-  std::string frame;
+  bool first = true;
   while (!body.is_done()) {
     body.get().body().data = chunk.data();
     body.get().body().size = chunk.size();
-    auto [rec, rn] =
-        co_await http::async_read(up.socket, up.buffer, body, asio::as_tuple(asio::use_awaitable));
-    if (rec && rec != http::error::need_buffer) {
-      *upstream_failed = true;
-      co_return false;
+    auto [ec, n] =
+        co_await http::async_read(source, buffer, body, asio::as_tuple(asio::use_awaitable));
+    if (ec && ec != http::error::need_buffer) {
+      co_return RelayEnd::kSourceFailed;
     }
-    const std::size_t n = chunk.size() - body.get().body().size;
-    if (n == 0) {
+    const std::size_t piece = chunk.size() - body.get().body().size;
+    if (piece == 0) {
       continue;
     }
     frame.clear();
     if (chunked) {
-      AppendHex(frame, n);
+      frame += first ? "" : "\r\n";
+      AppendHex(frame, piece);
       frame += "\r\n";
     }
-    if (!co_await Write(conn, s, frame, std::string_view(chunk.data(), n))) {
-      co_return false;
-    }
-    if (chunked && !co_await Write(conn, s, "\r\n", {})) {
-      co_return false;
+    first = false;
+    if (!co_await write(frame, std::string_view(chunk.data(), piece))) {
+      co_return RelayEnd::kSinkFailed;
     }
   }
-  co_return !chunked || co_await Write(conn, s, "0\r\n\r\n", {});
+  if (chunked && !co_await write(first ? "0\r\n\r\n" : "\r\n0\r\n\r\n", {})) {
+    co_return RelayEnd::kSinkFailed;
+  }
+  co_return RelayEnd::kDone;
 }
 
 // Accounts for a finished call: metrics and, when kept, the span.
@@ -411,7 +376,7 @@ bool IsHeavyRoute(const GatewayOptions& options, std::string_view path) {
   return false;
 }
 
-asio::awaitable<UpstreamResult> Exchange(GatewayState& g, ServerState& s, Connection& conn,
+asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
                                          beast::flat_buffer& buffer, RequestParser& parser,
                                          CallContext& call,
                                          const std::shared_ptr<const UpstreamTarget>& target,
@@ -439,7 +404,21 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, ServerState& s, Connec
       const std::string owned_head = head;  // the thread's buffer does not survive a co_await
       ec = co_await WriteUpstream(*up, owned_head, {});
       if (!ec) {
-        ec = co_await StreamRequestBody(conn, buffer, parser, *up, g.options.max_body_bytes);
+        ec = co_await SendContinueIfExpected(conn, parser);
+      }
+      if (!ec) {
+        UpstreamConnection& sink = *up;
+        const RelayEnd end = co_await RelayBody(
+            parser, conn.stream, buffer, g.options.max_body_bytes, parser.chunked(),
+            [&sink](std::string_view frame, std::string_view data) -> asio::awaitable<bool> {
+              co_return !co_await WriteUpstream(sink, frame, data);
+            });
+        conn.phase = Connection::Phase::kHandling;
+        if (end == RelayEnd::kSourceFailed) {
+          ec = http::error::partial_message;
+        } else if (end == RelayEnd::kSinkFailed) {
+          ec = asio::error::broken_pipe;
+        }
       }
     } else {
       const std::string_view body = parser.get().body();
@@ -590,7 +569,14 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
     ok = co_await Write(conn, s, head, {});
     const bool keep_upstream = p.get().keep_alive();
     if (ok) {
-      ok = co_await RelayBody(s, conn, *result.upstream, p, chunked, &result.failed_mid_body);
+      UpstreamConnection& source = *result.upstream;
+      const RelayEnd end = co_await RelayBody(
+          p, source.socket, source.buffer, std::numeric_limits<std::uint64_t>::max(), chunked,
+          [&conn, &s](std::string_view frame, std::string_view data) -> asio::awaitable<bool> {
+            co_return co_await Write(conn, s, frame, data);
+          });
+      ok = end == RelayEnd::kDone;
+      result.failed_mid_body = end == RelayEnd::kSourceFailed;
     }
     DisarmDeadline(*result.upstream);
     if (ok && keep_upstream) {

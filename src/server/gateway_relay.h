@@ -76,7 +76,7 @@ void ParseGatewayTarget(std::string_view target, CallContext& call);
 bool IsHeavyRoute(const GatewayOptions& options, std::string_view path);
 
 // One attempt, starting at `now`: sends the request to `target` and reads the response header.
-boost::asio::awaitable<UpstreamResult> Exchange(GatewayState& g, ServerState& s, Connection& conn,
+boost::asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
                                                 boost::beast::flat_buffer& buffer,
                                                 RequestParser& parser, CallContext& call,
                                                 const std::shared_ptr<const UpstreamTarget>& target,

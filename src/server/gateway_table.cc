@@ -60,8 +60,8 @@ observe::Counter& AgentRoute::Requests(observe::Family<observe::Counter>& family
   return *c;
 }
 
-Pick PickInstance(AgentRoute& route, const GatewayOptions& options, core::TimePoint now,
-                  std::uint64_t hash, const std::vector<std::string>& avoid) {
+Pick PickInstance(AgentRoute& route, core::TimePoint now, std::uint64_t hash,
+                  const std::vector<std::string>& avoid) {
   auto& instances = route.instances;
   bool any_routable = false;
   const auto usable = [&](int i, bool honour_avoid) {
@@ -97,7 +97,6 @@ Pick PickInstance(AgentRoute& route, const GatewayOptions& options, core::TimePo
       break;
     }
   }
-  (void)options;
   if (index < 0) {
     return {-1, any_routable ? PickFailure::kCircuitOpen : PickFailure::kNoHealthy};
   }

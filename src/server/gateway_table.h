@@ -102,8 +102,8 @@ struct Pick {
 // Picks an instance of `route` for a call (route.mu held): routable, breaker admitting,
 // not in `avoid` unless nothing else is left; takes the breaker's admission and counts
 // the call in flight. `hash` is the consistent-hashing key's hash.
-Pick PickInstance(AgentRoute& route, const GatewayOptions& options, core::TimePoint now,
-                  std::uint64_t hash, const std::vector<std::string>& avoid);
+Pick PickInstance(AgentRoute& route, core::TimePoint now, std::uint64_t hash,
+                  const std::vector<std::string>& avoid);
 
 class RoutingTable {
  public:

@@ -64,7 +64,7 @@ class GatewayTableTest : public ::testing::Test {
     std::map<std::string, int> counts;
     for (int i = 0; i < n; ++i) {
       std::lock_guard lock(route.mu);
-      const Pick p = PickInstance(route, options_, clock_.Now(), 0, {});
+      const Pick p = PickInstance(route, clock_.Now(), 0, {});
       if (p.index < 0) {
         ++counts["<none>"];
         continue;
@@ -157,9 +157,9 @@ TEST_F(GatewayTableTest, AllBreakersOpenIsCircuitOpenNotNoHealthy) {
   for (int i = 0; i < 5; ++i) {
     alpha->instances[0].breaker.OnFailure(clock_.Now());
   }
-  EXPECT_EQ(PickInstance(*alpha, options_, clock_.Now(), 0, {}).failure, PickFailure::kCircuitOpen);
+  EXPECT_EQ(PickInstance(*alpha, clock_.Now(), 0, {}).failure, PickFailure::kCircuitOpen);
   std::lock_guard zeta_lock(zeta->mu);
-  EXPECT_EQ(PickInstance(*zeta, options_, clock_.Now(), 0, {}).failure, PickFailure::kNoHealthy);
+  EXPECT_EQ(PickInstance(*zeta, clock_.Now(), 0, {}).failure, PickFailure::kNoHealthy);
 }
 
 TEST_F(GatewayTableTest, RetryAvoidsTheInstanceThatFailedWhileAnotherIsLeft) {
@@ -170,13 +170,13 @@ TEST_F(GatewayTableTest, RetryAvoidsTheInstanceThatFailedWhileAnotherIsLeft) {
   auto route = table.FindAgent("alpha", &only);
   std::lock_guard lock(route->mu);
   for (int i = 0; i < 10; ++i) {
-    const Pick p = PickInstance(*route, options_, clock_.Now(), 0, {"a-1"});
+    const Pick p = PickInstance(*route, clock_.Now(), 0, {"a-1"});
     ASSERT_GE(p.index, 0);
     EXPECT_EQ(route->instances[static_cast<std::size_t>(p.index)].id, "a-2");
     --route->instances[static_cast<std::size_t>(p.index)].in_flight;
   }
   // With every instance tried, the balancer may pick a tried one again.
-  EXPECT_GE(PickInstance(*route, options_, clock_.Now(), 0, {"a-1", "a-2"}).index, 0);
+  EXPECT_GE(PickInstance(*route, clock_.Now(), 0, {"a-1", "a-2"}).index, 0);
 }
 
 TEST_F(GatewayTableTest, ConsistentHashingKeepsAKeyOnOneInstance) {
@@ -190,9 +190,9 @@ TEST_F(GatewayTableTest, ConsistentHashingKeepsAKeyOnOneInstance) {
   ASSERT_EQ(route->kind, BalancerKind::kConsistentHash);
   std::lock_guard lock(route->mu);
   const std::uint64_t hash = routing::HashKey("session-42");
-  const Pick first = PickInstance(*route, options_, clock_.Now(), hash, {});
+  const Pick first = PickInstance(*route, clock_.Now(), hash, {});
   for (int i = 0; i < 20; ++i) {
-    EXPECT_EQ(PickInstance(*route, options_, clock_.Now(), hash, {}).index, first.index);
+    EXPECT_EQ(PickInstance(*route, clock_.Now(), hash, {}).index, first.index);
   }
 }
 
