@@ -15,9 +15,7 @@
 
 #include "agentmesh/client/http_client.h"
 
-#include "integration/node_api.h"
-#include "testing/node_process.h"
-#include "testing/test_upstream.h"
+#include "integration/gateway_fixture.h"
 
 namespace agentmesh {
 namespace {
@@ -31,29 +29,14 @@ using testing::Str;
 using testing::TestUpstream;
 using testing::WaitFor;
 using Mode = TestUpstream::Mode;
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using testing::ErrorCode;
+using testing::HeaderOf;
 using SteadyClock = std::chrono::steady_clock;
 namespace json = boost::json;
 
 // Test policy: health checks out of the way; `extra` is appended (whole sections).
 std::string Policy(const std::string& extra = "") {
   return "health:\n  check_interval: 1h\ncircuit_breaker:\n  recovery_timeout: 500ms\n" + extra;
-}
-
-std::string HeaderOf(const TestUpstream::Received& r, std::string_view name) {
-  for (const auto& [key, value] : r.headers) {
-    if (boost::beast::iequals(key, name)) {
-      return value;
-    }
-  }
-  return "";
-}
-
-std::string ErrorCode(const HttpResponse& res) {
-  boost::system::error_code ec;
-  const json::value v = json::parse(res.body, ec);
-  return ec ? ""
-            : Str(v.is_object() && v.as_object().contains("error") ? v.at("error") : v, "code");
 }
 
 // Every span of a GET /v1/traces/{id} tree, flattened.
@@ -77,41 +60,7 @@ std::vector<json::object> FlattenSpans(const json::value& tree) {
   return out;
 }
 
-class GatewayChainTest : public ::testing::Test {
- protected:
-  void Start(const std::string& policy) {
-    ASSERT_EQ(testing::StartNode(node_, dir_, policy), "");
-    base_ = node_.base_url();
-    host_port_ = base_.substr(std::string("http://").size());
-  }
-
-  // Starts an upstream named `agent` and registers it as instance `agent`-1.
-  TestUpstream& Upstream(const std::string& agent) {
-    upstreams_.push_back(std::make_unique<TestUpstream>(agent));
-    const json::object spec{{"agent", agent},
-                            {"phase", 2},
-                            {"domain", "testing"},
-                            {"address", upstreams_.back()->address()},
-                            {"capabilities", json::array{}}};
-    const auto r = CallJson(base_, "PUT", "/v1/agents/" + agent + "-1", spec);
-    EXPECT_EQ(r.status, 201) << r.raw;
-    return *upstreams_.back();
-  }
-
-  core::Result<HttpResponse> Call(const std::string& method, const std::string& target,
-                                  std::string body = "", Headers headers = {},
-                                  core::Duration timeout = 10s) {
-    HttpRequest req(method, target, std::move(body));
-    req.headers = std::move(headers);
-    return client::FetchBlocking(base_, std::move(req), timeout);
-  }
-
-  testing::TempDir dir_;
-  testing::NodeProcess node_;
-  std::string base_;
-  std::string host_port_;
-  std::vector<std::unique_ptr<TestUpstream>> upstreams_;
-};
+class GatewayChainTest : public testing::GatewayFixture {};
 
 TEST_F(GatewayChainTest, SixAgentChainStopsWithCallDepthExceeded) {
   Start(Policy());

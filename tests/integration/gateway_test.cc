@@ -14,9 +14,7 @@
 
 #include "agentmesh/client/http_client.h"
 
-#include "integration/node_api.h"
-#include "testing/node_process.h"
-#include "testing/test_upstream.h"
+#include "integration/gateway_fixture.h"
 
 namespace agentmesh {
 namespace {
@@ -29,7 +27,8 @@ using testing::Str;
 using testing::TestUpstream;
 using testing::WaitFor;
 using Mode = TestUpstream::Mode;
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using testing::ErrorCode;
+using testing::HeaderOf;
 namespace json = boost::json;
 
 // Test policy: health checks out of the way, a short breaker recovery and quick retries;
@@ -56,69 +55,12 @@ std::string Policy(std::map<std::string, std::string> overrides = {}) {
   return yaml;
 }
 
-std::string HeaderOf(const TestUpstream::Received& r, std::string_view name) {
-  for (const auto& [key, value] : r.headers) {
-    if (boost::beast::iequals(key, name)) {
-      return value;
-    }
-  }
-  return "";
-}
-
 bool HasHeader(const TestUpstream::Received& r, std::string_view name) {
-  for (const auto& [key, value] : r.headers) {
-    if (boost::beast::iequals(key, name)) {
-      return true;
-    }
-  }
-  return false;
+  return testing::FindHeader(r, name).has_value();
 }
 
-// The error.code of an API error body, or "".
-std::string ErrorCode(const HttpResponse& res) {
-  boost::system::error_code ec;
-  const json::value v = json::parse(res.body, ec);
-  return ec ? ""
-            : Str(v.is_object() && v.as_object().contains("error") ? v.at("error") : v, "code");
-}
-
-class GatewayTest : public ::testing::Test {
+class GatewayTest : public testing::GatewayFixture {
  protected:
-  void Start(const std::string& policy) {
-    ASSERT_EQ(testing::StartNode(node_, dir_, policy), "");
-    base_ = node_.base_url();
-  }
-
-  // Registers instance `id` of `agent` at `address` ("" = no address).
-  void Register(const std::string& id, const std::string& agent, const std::string& address,
-                const std::vector<std::string>& capabilities = {}) {
-    json::object spec{{"agent", agent}, {"phase", 2}, {"domain", "testing"}};
-    if (!address.empty()) {
-      spec["address"] = address;
-    }
-    json::array caps;
-    for (const auto& c : capabilities) {
-      caps.emplace_back(c);
-    }
-    spec["capabilities"] = std::move(caps);
-    const auto r = CallJson(base_, "PUT", "/v1/agents/" + id, spec);
-    ASSERT_EQ(r.status, 201) << r.raw;
-  }
-
-  // Starts an upstream named `agent` and registers it as instance `agent`-1.
-  TestUpstream& Upstream(const std::string& agent) {
-    upstreams_.push_back(std::make_unique<TestUpstream>(agent));
-    Register(agent + "-1", agent, upstreams_.back()->address());
-    return *upstreams_.back();
-  }
-
-  core::Result<HttpResponse> Call(const std::string& method, const std::string& target,
-                                  std::string body = "", Headers headers = {}) {
-    HttpRequest req(method, target, std::move(body));
-    req.headers = std::move(headers);
-    return client::FetchBlocking(base_, std::move(req), 10s);
-  }
-
   // The state of the breaker of `instance` in GET /v1/circuits, or "".
   std::string CircuitState(const std::string& instance) {
     const auto r = CallJson(base_, "GET", "/v1/circuits");
@@ -132,11 +74,6 @@ class GatewayTest : public ::testing::Test {
     }
     return "";
   }
-
-  testing::TempDir dir_;
-  testing::NodeProcess node_;
-  std::string base_;
-  std::vector<std::unique_ptr<TestUpstream>> upstreams_;
 };
 
 TEST_F(GatewayTest, RoutesByAgentCapabilityAndInstancePassingRequestsThrough) {
