@@ -64,10 +64,12 @@ struct GatewayMetrics {
 struct UpstreamConnection {
   explicit UpstreamConnection(boost::asio::any_io_executor ex) : socket(ex), timer(ex) {}
   boost::asio::ip::tcp::socket socket;
-  boost::asio::steady_timer timer;  // the current exchange's deadline
+  boost::asio::steady_timer timer;  // fires at or before `deadline`, see ArmDeadline
   boost::beast::flat_buffer buffer;
   core::TimePoint idle_since{};
-  std::uint64_t generation = 0;  // bumped per exchange, so a stale timer does nothing
+  core::TimePoint deadline = core::TimePoint::max();  // of the current exchange; max when none
+  core::TimePoint timer_at = core::TimePoint::max();  // when the armed timer fires; max: unarmed
+  std::uint64_t generation = 0;  // bumped per arming, so a replaced timer's wait does nothing
   bool timed_out = false;
   bool reused = false;
 };
@@ -104,8 +106,12 @@ boost::asio::awaitable<core::Result<std::shared_ptr<UpstreamConnection>>> Connec
 // Returns a connection whose exchange completed cleanly to this thread's pool.
 void ReleaseUpstream(GatewayState& g, const UpstreamTarget& instance,
                      std::shared_ptr<UpstreamConnection> conn);
-// Arms `conn`'s deadline: at `deadline` the socket closes and `timed_out` is set.
+// Sets `conn`'s deadline: at `deadline` the socket closes and `timed_out` is set. The
+// timer is lazy: it is re-armed only when the new deadline is earlier than the one it
+// waits for, and a wait that ends before the current deadline re-arms itself, so that
+// back-to-back exchanges with growing deadlines cost no timer operation at all.
 void ArmDeadline(const std::shared_ptr<UpstreamConnection>& conn, core::TimePoint deadline);
+// Clears the deadline; a pending wait then ends without effect.
 void DisarmDeadline(UpstreamConnection& conn);
 
 }  // namespace agentmesh::server::internal

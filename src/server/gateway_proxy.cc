@@ -225,7 +225,7 @@ Admission Admit(GatewayState& g, ServerState& s, Connection& conn, const Request
   // Admission, cheapest checks first; nothing reaches an upstream before all pass.
   const auto length = parser.content_length();
   call.streamed = parser.chunked() || (length && *length > o.buffer_limit);
-  std::vector<std::shared_ptr<AgentRoute>> candidates;
+  std::vector<std::shared_ptr<AgentRoute>> candidates;  // agents offering a capability
   if (call.name.empty()) {
     rejected = Rejected{Rejection::kUnknownAgent,
                         core::NotFound(call.by_capability ? "unknown_capability" : "unknown_agent",
@@ -260,10 +260,13 @@ Admission Admit(GatewayState& g, ServerState& s, Connection& conn, const Request
     call.deadline = call.start + call.budget.timeout;
     if (call.by_capability) {
       candidates = g.table.FindCapability(call.name);
-    } else if (auto found = g.table.FindAgent(call.name, &instance_only)) {
-      candidates.push_back(std::move(found));
+      if (!candidates.empty()) {
+        route = candidates.front();
+      }
+    } else {
+      route = g.table.FindAgent(call.name, &instance_only);
     }
-    if (candidates.empty()) {
+    if (route == nullptr) {
       rejected = Rejected{
           Rejection::kUnknownAgent,
           call.by_capability
@@ -276,7 +279,6 @@ Admission Admit(GatewayState& g, ServerState& s, Connection& conn, const Request
 
   // Bulkhead of the chosen agent type (rules 9.1): run, queue by priority, or refuse.
   if (!rejected) {
-    route = candidates.front();
     if (candidates.size() > 1) {
       for (const auto& c : candidates) {
         std::lock_guard lock(c->mu);
@@ -375,10 +377,6 @@ asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, Connection& conn,
     result = co_await Exchange(g, conn, buffer, parser, call, target, sent);
     const core::TimePoint answered = g.clock.Now();
     g.metrics.upstream_duration.Observe(core::ToSeconds(answered - sent));
-    {
-      std::lock_guard lock(route.mu);
-      RecordOutcomeLocked(g, route, pick.index, target->id, result.outcome, answered);
-    }
     if (retry_held) {
       route.budget.OnRetryEnd();
       retry_held = false;
@@ -386,7 +384,15 @@ asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, Connection& conn,
     const bool retryable =
         result.retryable && may_retry && attempt < o.retry.max_attempts && answered < call.deadline;
     if (!retryable || !route.budget.TryStartRetry()) {
+      // The last attempt: its verdict is recorded when the call ends (RecordLastAttempt).
+      result.outcome_pending = true;
+      result.pick_index = pick.index;
+      result.answered = answered;
       break;
+    }
+    {
+      std::lock_guard lock(route.mu);
+      RecordOutcomeLocked(g, route, pick.index, target->id, result.outcome, answered);
     }
     retry_held = true;
     g.metrics.retries.WithLabels({route.name}).Inc();
@@ -406,7 +412,9 @@ asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, Connection& conn,
 
 asio::awaitable<bool> ServeGatewayRequest(GatewayState& g, ServerState& s, Connection& conn,
                                           beast::flat_buffer& buffer, RequestParser& parser) {
-  CallContext call;
+  // The call's state lives with the connection: it keeps this frame small enough for
+  // Asio's frame recycler (which takes frames up to about 1 KiB) and costs no allocation.
+  CallContext& call = NewCall(conn);
   Admission admitted = Admit(g, s, conn, parser, call);
   std::optional<Rejected>& rejected = admitted.rejected;
   std::shared_ptr<AgentRoute>& route = admitted.route;
@@ -464,15 +472,14 @@ asio::awaitable<bool> ServeGatewayRequest(GatewayState& g, ServerState& s, Conne
                                        PickStatus(first_failure, route->name), {}, route.get());
   }
   const bool keep = co_await FinishExchange(g, s, conn, call, result, route.get());
+  // One lock section ends the call: the last attempt's breaker verdict (a failure when
+  // the upstream broke off mid-body, even though its header looked fine) and the exit
+  // from the bulkhead.
   std::lock_guard lock(route->mu);
-  if (result.failed_mid_body && result.target != nullptr) {
-    // The attempt counted as a success when its header arrived; its body did not.
-    if (UpstreamInstance* u = FindInstance(*route, -1, result.target->id)) {
-      const resilience::CircuitState before = u->breaker.state();
-      ++u->failures;
-      u->breaker.OnFailure(g.clock.Now());
-      g.OnBreakerTransition(route->name, *u, before);
-    }
+  if (result.outcome_pending && result.target != nullptr) {
+    RecordOutcomeLocked(g, *route, result.pick_index, result.target->id,
+                        result.failed_mid_body ? AttemptOutcome::kFailure : result.outcome,
+                        result.answered);
   }
   ExitBulkheadLocked(*route);
   co_return keep;

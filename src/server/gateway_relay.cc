@@ -24,6 +24,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+using namespace std::string_view_literals;
 
 constexpr std::uint32_t kMaxUpstreamHeader = 64 * 1024;
 constexpr std::size_t kRelayChunk = 16 * 1024;
@@ -79,9 +80,9 @@ void AppendHeaders(const Fields& fields, std::string& out) {
       continue;
     }
     out += f.name_string();
-    out += ": ";
+    out += ": "sv;
     out += f.value();
-    out += "\r\n";
+    out += "\r\n"sv;
   }
 }
 
@@ -112,40 +113,40 @@ void RequestHead(const CallContext& call, const RequestParser& parser, const Ups
   head += call.method;
   head += ' ';
   head += call.upstream_target;
-  head += " HTTP/1.1\r\nHost: ";
+  head += " HTTP/1.1\r\nHost: "sv;
   head += target.host;
   head += ':';
   head += target.port;
-  head += "\r\n";
+  head += "\r\n"sv;
   AppendHeaders(req, head);
-  head += "X-Correlation-ID: ";
+  head += "X-Correlation-ID: "sv;
   head.append(call.correlation_id.data(), call.correlation_id.size());
-  head += "\r\ntraceparent: 00-";
+  head += "\r\ntraceparent: 00-"sv;
   AppendHexId(head, call.trace_id);
   head += '-';
   AppendHexId(head, call.span_id);
-  head += call.head_sampled ? "-01" : "-00";
+  head += call.head_sampled ? "-01"sv : "-00"sv;
   if (!call.tracestate.empty()) {
-    head += "\r\ntracestate: ";
+    head += "\r\ntracestate: "sv;
     head += call.tracestate;
   }
-  head += "\r\n";
+  head += "\r\n"sv;
   head += resilience::kDeadlineHeader;
-  head += ": ";
+  head += ": "sv;
   head += resilience::FormatDeadlineMs(call.deadline - now);
-  head += "\r\n";
+  head += "\r\n"sv;
   head += resilience::kCallDepthHeader;
-  head += ": ";
+  head += ": "sv;
   AppendNumber(head, static_cast<std::size_t>(call.budget.depth));
-  head += "\r\n";
+  head += "\r\n"sv;
   if (parser.chunked()) {
-    head += "Transfer-Encoding: chunked\r\n";
+    head += "Transfer-Encoding: chunked\r\n"sv;
   } else if (auto length = parser.content_length()) {
-    head += "Content-Length: ";
+    head += "Content-Length: "sv;
     AppendNumber(head, static_cast<std::size_t>(*length));
-    head += "\r\n";
+    head += "\r\n"sv;
   }
-  head += "\r\n";
+  head += "\r\n"sv;
 }
 
 // Whether a response to `method` with `status` carries no body whatever its headers say.
@@ -156,49 +157,62 @@ bool Bodiless(std::string_view method, int status) {
 void ResponseHead(const CallContext& call, const ResponseParser& p, bool chunked,
                   std::optional<std::uint64_t> length, bool keep_alive, std::string& head) {
   const auto& res = p.get();
-  head += call.http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  head += call.http10 ? "HTTP/1.0 "sv : "HTTP/1.1 "sv;
   AppendNumber(head, res.result_int());
   head += ' ';
   const std::string_view reason = res.reason();
   head += reason.empty() ? std::string_view(http::obsolete_reason(res.result())) : reason;
-  head += "\r\n";
+  head += "\r\n"sv;
   AppendHeaders(res, head);
-  head += "X-Correlation-ID: ";
+  head += "X-Correlation-ID: "sv;
   head.append(call.correlation_id.data(), call.correlation_id.size());
-  head += "\r\n";
+  head += "\r\n"sv;
   if (chunked) {
-    head += "Transfer-Encoding: chunked\r\n";
+    head += "Transfer-Encoding: chunked\r\n"sv;
   } else if (length) {
-    head += "Content-Length: ";
+    head += "Content-Length: "sv;
     AppendNumber(head, static_cast<std::size_t>(*length));
-    head += "\r\n";
+    head += "\r\n"sv;
   }
   if (!keep_alive) {
-    head += "Connection: close\r\n";
+    head += "Connection: close\r\n"sv;
   } else if (call.http10) {
-    head += "Connection: keep-alive\r\n";
+    head += "Connection: keep-alive\r\n"sv;
   }
-  head += "\r\n";
+  head += "\r\n"sv;
+}
+
+// Feeds what `up.buffer` holds to `p`. Returns true when that settled the matter:
+// `until(p)` holds or `ec` is set; false when more must be read.
+template <typename Parser, typename Until>
+bool ParseUpstreamBuffered(UpstreamConnection& up, Parser& p, Until until,
+                           boost::system::error_code& ec) {
+  while (!ec && !until(p) && up.buffer.size() > 0) {
+    const std::size_t used = p.put(up.buffer.data(), ec);
+    up.buffer.consume(used);
+    if (ec == http::error::need_more || (!ec && used == 0)) {
+      ec = {};
+      break;
+    }
+  }
+  return ec || until(p);
 }
 
 // Feeds `up.buffer` to `p` and reads more until `until(p)`; EOF ends a close-delimited body.
+// Callers that expect the buffer to suffice try ParseUpstreamBuffered first, which needs
+// no coroutine frame.
 template <typename Parser, typename Until>
 asio::awaitable<boost::system::error_code> ReadUpstream(UpstreamConnection& up, Parser& p,
                                                         Until until) {
   boost::system::error_code ec;
   for (;;) {
-    while (!ec && !until(p) && up.buffer.size() > 0) {
-      const std::size_t used = p.put(up.buffer.data(), ec);
-      up.buffer.consume(used);
-      if (ec == http::error::need_more || (!ec && used == 0)) {
-        ec = {};
-        break;
-      }
-    }
-    if (ec || until(p)) {
+    if (ParseUpstreamBuffered(up, p, until, ec)) {
       co_return ec;
     }
-    ec = co_await ReadWhenReadable(up.socket, up.buffer);
+    auto [rec, n] = co_await up.socket.async_read_some(ReadSpace(up.buffer),
+                                                       asio::as_tuple(asio::use_awaitable));
+    up.buffer.commit(n);
+    ec = rec;
     if (ec == asio::error::eof) {
       ec = {};
       p.put_eof(ec);
@@ -212,6 +226,9 @@ asio::awaitable<boost::system::error_code> ReadUpstream(UpstreamConnection& up, 
     }
   }
 }
+
+bool HeaderDone(const ResponseParser& p) { return p.is_header_done(); }
+bool MessageDone(const ResponseParser& p) { return p.is_done(); }
 
 // Writes `head` and `body` to `socket` as far as the kernel takes them now. Returns false on
 // an error; `written` says how much went out.
@@ -349,6 +366,17 @@ void FinishCall(GatewayState& g, const CallContext& call, int status, std::strin
 
 }  // namespace
 
+void CallContextDeleter::operator()(CallContext* call) const { delete call; }
+
+CallContext& NewCall(Connection& conn) {
+  if (conn.gateway_call == nullptr) {
+    conn.gateway_call.reset(new CallContext());
+  } else {
+    *conn.gateway_call = CallContext();
+  }
+  return *conn.gateway_call;
+}
+
 void ParseGatewayTarget(std::string_view target, CallContext& call) {
   const std::size_t q = target.find('?');
   const std::string_view path = target.substr(0, q);
@@ -438,8 +466,7 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
       response->skip(true);
     }
     if (!ec) {
-      ec = co_await ReadUpstream(*up, *response,
-                                 [](const ResponseParser& p) { return p.is_header_done(); });
+      ec = co_await ReadUpstream(*up, *response, HeaderDone);
     }
     if (!ec) {
       const int status = response->get().result_int();
@@ -487,8 +514,10 @@ asio::awaitable<void> BufferForRetry(GatewayState& g, UpstreamResult& result) {
     result.upstream.reset();
     co_return;
   }
-  const auto ec = co_await ReadUpstream(*result.upstream, p,
-                                        [](const ResponseParser& r) { return r.is_done(); });
+  boost::system::error_code ec;
+  if (!ParseUpstreamBuffered(*result.upstream, p, MessageDone, ec)) {
+    ec = co_await ReadUpstream(*result.upstream, p, MessageDone);
+  }
   DisarmDeadline(*result.upstream);
   if (ec) {
     result.error = core::Status(core::StatusCode::kUnavailable, "upstream_failed",
@@ -524,19 +553,19 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
       bodiless || result.buffered || p.is_done() || (length && *length <= g.options.buffer_limit);
   bool ok = true;
   if (small) {
-    if (!result.buffered && !p.is_done()) {
-      const auto ec = co_await ReadUpstream(*result.upstream, p,
-                                            [](const ResponseParser& r) { return r.is_done(); });
-      if (ec) {
-        DisarmDeadline(*result.upstream);
-        result.failed_mid_body = true;
-        const bool keep = co_await AnswerError(
-            g, s, conn, call,
-            core::Status(core::StatusCode::kUnavailable, "upstream_failed",
-                         "Instance '" + result.target->id + "' failed mid-answer."),
-            {}, route);
-        co_return keep;
-      }
+    boost::system::error_code ec;
+    if (!result.buffered && !ParseUpstreamBuffered(*result.upstream, p, MessageDone, ec)) {
+      ec = co_await ReadUpstream(*result.upstream, p, MessageDone);
+    }
+    if (ec) {
+      DisarmDeadline(*result.upstream);
+      result.failed_mid_body = true;
+      const bool keep = co_await AnswerError(
+          g, s, conn, call,
+          core::Status(core::StatusCode::kUnavailable, "upstream_failed",
+                       "Instance '" + result.target->id + "' failed mid-answer."),
+          {}, route);
+      co_return keep;
     }
     const std::string& body = p.get().body();
     const std::optional<std::uint64_t> framed =

@@ -55,6 +55,9 @@ struct CallContext {
   int attempts = 0;
 };
 
+// Resets and returns `conn`'s call state for a new gateway call; created on first use.
+CallContext& NewCall(Connection& conn);
+
 // An attempt's verdict for the instance's circuit breaker.
 enum class AttemptOutcome { kSuccess, kFailure, kAbandoned };
 
@@ -67,6 +70,11 @@ struct UpstreamResult {
   bool buffered = false;                         // the whole body is in response
   core::Status error;                            // what to answer when response is null
   bool failed_mid_body = false;  // the upstream failed after its header: a breaker failure
+  // The attempt's breaker verdict is still to be recorded (with the bulkhead exit, under
+  // one lock of the route), for the instance at `pick_index` of the route, as of `answered`.
+  bool outcome_pending = false;
+  int pick_index = -1;
+  core::TimePoint answered{};
 };
 
 // Splits /agents/{name}/rest or /api/v1/{capability}/rest into call.name and

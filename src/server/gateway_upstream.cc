@@ -38,14 +38,24 @@ bool ClosedWhileIdle(tcp::socket& socket) {
 
 }  // namespace
 
-void ArmDeadline(const std::shared_ptr<UpstreamConnection>& conn, core::TimePoint deadline) {
-  conn->timed_out = false;
+namespace {
+
+void StartTimer(const std::shared_ptr<UpstreamConnection>& conn, core::TimePoint at) {
   const std::uint64_t generation = ++conn->generation;
-  conn->timer.expires_at(deadline);
+  conn->timer_at = at;
+  conn->timer.expires_at(at);
   conn->timer.async_wait([weak = std::weak_ptr<UpstreamConnection>(conn),
                           generation](const boost::system::error_code& ec) {
     auto c = weak.lock();
     if (ec || c == nullptr || c->generation != generation) {
+      return;  // replaced by an earlier wait, or the connection is gone
+    }
+    c->timer_at = core::TimePoint::max();
+    if (c->deadline == core::TimePoint::max()) {
+      return;  // no exchange in progress
+    }
+    if (c->deadline > decltype(c->timer)::clock_type::now()) {
+      StartTimer(c, c->deadline);  // the deadline moved on since this wait began
       return;
     }
     c->timed_out = true;
@@ -54,10 +64,17 @@ void ArmDeadline(const std::shared_ptr<UpstreamConnection>& conn, core::TimePoin
   });
 }
 
-void DisarmDeadline(UpstreamConnection& conn) {
-  ++conn.generation;
-  conn.timer.cancel();
+}  // namespace
+
+void ArmDeadline(const std::shared_ptr<UpstreamConnection>& conn, core::TimePoint deadline) {
+  conn->timed_out = false;
+  conn->deadline = deadline;
+  if (deadline < conn->timer_at) {
+    StartTimer(conn, deadline);  // replaces (cancels) a later wait
+  }
 }
+
+void DisarmDeadline(UpstreamConnection& conn) { conn.deadline = core::TimePoint::max(); }
 
 std::shared_ptr<UpstreamConnection> TakeIdleUpstream(GatewayState& g,
                                                      const UpstreamTarget& instance,

@@ -157,12 +157,8 @@ asio::awaitable<bool> Write(Connection& conn, ServerState& s, std::string_view h
   co_return !wec;
 }
 
-asio::awaitable<boost::system::error_code> ReadWhenReadable(tcp::socket& socket,
-                                                            beast::flat_buffer& buffer) {
-  auto [ec, n] = co_await socket.async_read_some(
-      buffer.prepare(beast::read_size(buffer, kMaxReadSize)), asio::as_tuple(asio::use_awaitable));
-  buffer.commit(n);
-  co_return ec;
+asio::mutable_buffer ReadSpace(beast::flat_buffer& buffer) {
+  return buffer.prepare(beast::read_size(buffer, kMaxReadSize));
 }
 
 asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
@@ -212,13 +208,16 @@ void ParseBuffered(http::request_parser<http::string_body>& parser, beast::flat_
 bool HeaderDone(const http::request_parser<http::string_body>& p) { return p.is_header_done(); }
 bool MessageDone(const http::request_parser<http::string_body>& p) { return p.is_done(); }
 
-// Reads a request header into `parser` with the wait-then-read above (Beast's reads
+// Reads a request header into `parser`: one speculative read of what arrived (Beast's reads
 // only for a header split across segments). Sets `conn.phase` to kReading when done.
 asio::awaitable<boost::system::error_code> ReadHeader(
     Connection& conn, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser) {
   boost::system::error_code ec;
   if (buffer.size() == 0) {
-    ec = co_await ReadWhenReadable(conn.stream.socket(), buffer);
+    auto [rec, n] = co_await conn.stream.socket().async_read_some(
+        ReadSpace(buffer), asio::as_tuple(asio::use_awaitable));
+    buffer.commit(n);
+    ec = rec;
   }
   ParseBuffered(parser, buffer, ec, HeaderDone);
   if (!ec && !parser.is_header_done()) {

@@ -51,6 +51,10 @@ class EndpointStats {
 };
 
 struct Worker;
+struct CallContext;  // the gateway's per-call state (gateway_relay.h)
+struct CallContextDeleter {
+  void operator()(CallContext* call) const;
+};
 
 // One accepted connection. Everything but `worker` is touched only on the connection's
 // thread. Its deadlines are enforced by the worker's sweep (see SweepConnections), not
@@ -69,6 +73,8 @@ struct Connection {
   Phase phase = Phase::kHandling;
   core::TimePoint since{};
   std::string peer;  // the client's address, looked up once when first needed
+  // The gateway's call state, kept between requests so that a call allocates none.
+  std::unique_ptr<CallContext, CallContextDeleter> gateway_call;
 };
 
 // One connection thread: its io_context, the connections it serves and the timer that
@@ -133,11 +139,11 @@ void SerializeHead(const Response& r, std::string_view correlation_id, bool keep
 // asynchronously for whatever the kernel did not take, under the write deadline.
 boost::asio::awaitable<bool> Write(Connection& conn, ServerState& s, std::string_view head,
                                    std::string_view body);
-// Waits until `socket` is readable (without the speculative read an asynchronous read
-// makes, which fails with EAGAIN between keep-alive requests), then reads what arrived
-// into `buffer`; a wakeup that finds nothing waits again.
-boost::asio::awaitable<boost::system::error_code> ReadWhenReadable(
-    boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer);
+// Room for the next read into `buffer`. Reads on the hot paths are issued inline as
+// `co_await socket.async_read_some(ReadSpace(buffer), ...)` followed by `buffer.commit(n)`:
+// Asio tries the read at once (speculatively) and waits only when nothing has arrived,
+// and no helper coroutine frame is allocated per read.
+boost::asio::mutable_buffer ReadSpace(boost::beast::flat_buffer& buffer);
 // Half-closes and discards what the peer still sends, so that it reads our error
 // response instead of a reset caused by unread data.
 boost::asio::awaitable<void> LingeringClose(boost::beast::tcp_stream& stream);
