@@ -78,6 +78,10 @@ void CheckConsistency(const Policy& p, const MarkIndex& marks, Diagnostics& diag
           "consensus.election_backoff_max", p.consensus.election_backoff_max, false);
   c.Order("consensus.session_renew_interval", p.consensus.session_renew_interval,
           "consensus.session_ttl", p.consensus.session_ttl, true);
+  c.Order("consensus.session_ttl_min", p.consensus.session_ttl_min, "consensus.session_ttl",
+          p.consensus.session_ttl, false);
+  c.Order("consensus.session_ttl", p.consensus.session_ttl, "consensus.session_ttl_max",
+          p.consensus.session_ttl_max, false);
   c.Order("health.check_timeout", p.health.check_timeout, "health.check_interval",
           p.health.check_interval, true);
   c.Order("failure_detection.heartbeat_interval", p.failure_detection.heartbeat_interval,

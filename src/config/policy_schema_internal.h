@@ -66,6 +66,9 @@ void Visit(ConsensusPolicy& s, V& v) {
   v.Field("max_lock_hold", s.max_lock_hold, kTimer);
   v.Field("coordination_ttl", s.coordination_ttl, kTimer);
   v.Field("barrier_ttl", s.barrier_ttl, kTimer);
+  v.Field("session_ttl_min", s.session_ttl_min, Between(1s, 24h));
+  v.Field("session_ttl_max", s.session_ttl_max, Between(1s, 8760h));
+  v.Field("max_wait", s.max_wait, Between(1ms, 1h));
 }
 
 template <typename V>
@@ -153,6 +156,7 @@ void Visit(LocksPolicy& s, V& v) {
   v.Field("renewal_interval", s.renewal_interval, kTimer);
   v.Field("max_renewals", s.max_renewals, Between(0, 100000));
   v.Field("ordered_acquisition", s.ordered_acquisition);
+  v.Field("hierarchy", s.hierarchy, PossiblyEmpty{Text::kLockName});
 }
 
 template <typename V>

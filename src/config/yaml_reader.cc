@@ -168,6 +168,14 @@ std::optional<std::string> CheckText(std::string_view text, Text rule) {
                  ? std::nullopt
                  : std::optional<std::string>(
                        fmt::format("must be an HTTP header name, got '{}'", text));
+    case Text::kLockName:
+      return !text.empty() && text.size() <= 200 &&
+                     text.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/-") ==
+                         std::string_view::npos
+                 ? std::nullopt
+                 : std::optional<std::string>(fmt::format(
+                       "must be 1-200 letters, digits or . _ : / -, got '{}'", text));
   }
   return std::nullopt;
 }

@@ -45,6 +45,7 @@ enum class Text {
   kPathPrefix,      // starts with '/'
   kHttpUrlOrEmpty,  // http://host:port/path, or empty
   kHeaderName,      // an HTTP header name (RFC 9110 token)
+  kLockName,        // a lock name or prefix: 1-200 of [A-Za-z0-9._:/-]
 };
 
 // A list of strings that may be empty (most lists must not be), each item checked by `text`.

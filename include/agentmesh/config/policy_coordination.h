@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "agentmesh/config/policy_values.h"
 #include "agentmesh/core/clock.h"
@@ -60,6 +61,12 @@ struct ConsensusPolicy {
   core::Duration coordination_ttl = std::chrono::seconds(60);
   // Time to live of a coordination barrier (1.3: ex=300).
   core::Duration barrier_ttl = std::chrono::minutes(5);
+  // Shortest and longest session TTL a client may ask for (ours; Consul allows 10s-24h).
+  core::Duration session_ttl_min = std::chrono::seconds(1);
+  core::Duration session_ttl_max = std::chrono::hours(24);
+  // Longest a lock wait, campaign or barrier arrival may block (`wait_ms`) (ours; DESIGN:
+  // long-polls last at most 60 s).
+  core::Duration max_wait = std::chrono::seconds(60);
   friend bool operator==(const ConsensusPolicy&, const ConsensusPolicy&) = default;
 };
 
@@ -186,6 +193,11 @@ struct LocksPolicy {
   int max_renewals = 10;
   // Whether locks must be taken in a global order (4.3: ordered lock acquisition).
   bool ordered_acquisition = true;
+  // The lock hierarchy, outermost level first: lock-name prefixes in the order a session
+  // must take them (ours; 4.3 "ordered lock acquisition"). A session holding a lock whose
+  // name starts with the i-th prefix may not take one of an earlier prefix (409
+  // lock_order_violation); names matching no prefix are unconstrained. Empty: no hierarchy.
+  std::vector<std::string> hierarchy;
   friend bool operator==(const LocksPolicy&, const LocksPolicy&) = default;
 };
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "agentmesh/coord/coord_store.h"
 #include "agentmesh/core/status.h"
 #include "agentmesh/health/membership_store.h"
 
@@ -42,6 +43,8 @@ class EmbeddedStore {
 
   // Registrations of agent instances.
   virtual health::MembershipStore& membership() = 0;
+  // Sessions, locks, elections, barriers and proposals of the coordination cores.
+  virtual coord::CoordStore& coord() = 0;
   // Returns this node's id: `configured` when non-empty (and persists it), else the id
   // persisted on first start, else a fresh random id that is persisted now.
   virtual core::Result<std::string> NodeId(std::string_view configured) = 0;

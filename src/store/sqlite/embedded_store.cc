@@ -12,6 +12,7 @@
 #include "store/sqlite/database.h"
 #include "store/sqlite/group_committer.h"
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_coord_store.h"
 #include "store/sqlite/sqlite_membership_store.h"
 
 namespace agentmesh::store {
@@ -84,9 +85,11 @@ class SqliteEmbeddedStore final : public EmbeddedStore {
                       int max_batch)
       : reader_(std::move(reader)),
         committer_(std::move(writer), max_batch),
-        membership_(committer_, *reader_, reader_mu_) {}
+        membership_(committer_, *reader_, reader_mu_),
+        coord_(committer_, *reader_, reader_mu_) {}
 
   health::MembershipStore& membership() override { return membership_; }
+  coord::CoordStore& coord() override { return coord_; }
 
   core::Result<std::string> NodeId(std::string_view configured) override {
     if (!configured.empty()) {
@@ -148,6 +151,7 @@ class SqliteEmbeddedStore final : public EmbeddedStore {
   std::unique_ptr<Database> reader_;
   sqlite::GroupCommitter committer_;
   sqlite::SqliteMembershipStore membership_;
+  sqlite::SqliteCoordStore coord_;
 };
 
 core::Result<std::unique_ptr<EmbeddedStore>> OpenStore(const EmbeddedStoreOptions& options) {
@@ -172,6 +176,11 @@ core::Result<std::unique_ptr<EmbeddedStore>> OpenStore(const EmbeddedStoreOption
   }
   if (core::Status s = sqlite::ApplyMigrations(**writer, "membership",
                                                sqlite::SqliteMembershipStore::Migrations());
+      !s.ok()) {
+    return core::Err(std::move(s));
+  }
+  if (core::Status s =
+          sqlite::ApplyMigrations(**writer, "coord", sqlite::SqliteCoordStore::Migrations());
       !s.ok()) {
     return core::Err(std::move(s));
   }
