@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <future>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +20,8 @@
 #include "agentmesh/core/log.h"
 #include "agentmesh/observe/event_journal.h"
 #include "agentmesh/observe/metrics.h"
+#include "agentmesh/server/coord_routes.h"
+#include "agentmesh/server/coord_service.h"
 #include "agentmesh/server/gateway.h"
 #include "agentmesh/server/health_checker.h"
 #include "agentmesh/server/http_server.h"
@@ -29,6 +32,7 @@
 #include "agentmesh/store/embedded_store.h"
 
 #include "cli/commands.h"
+#include "cli/coord_options.h"
 #include "cli/gateway_options.h"
 #include <malloc.h>
 
@@ -44,6 +48,7 @@ struct ServeFlags {
   std::string data_dir;
   std::string node_id;
   std::string log_level;
+  std::string fleet;
 };
 
 int Fail(int code, const std::string& message) {
@@ -131,6 +136,16 @@ int RunServe(const ServeFlags& flags) {
       return Fail(kExitConfigError, s.message());
     }
   }
+  std::optional<config::Fleet> fleet;
+  if (!flags.fleet.empty()) {
+    auto parsed = config::LoadFleetFile(flags.fleet);
+    if (!parsed) {
+      return Fail(kExitConfigError, parsed.error().message());
+    }
+    fleet = std::move(*parsed);
+  }
+  server::CoordServiceOptions coord_options =
+      ToCoordServiceOptions(policy, fleet ? &*fleet : nullptr);
   if (policy.node.tick_interval <= core::Duration::zero()) {
     return Fail(kExitConfigError, "node.tick_interval must be positive");
   }
@@ -163,6 +178,10 @@ int RunServe(const ServeFlags& flags) {
     return Fail(kExitRuntimeError, "cannot restore registrations: " + s.ToString());
   }
   AddStoreMetrics(registry, *store);
+  server::CoordService coord(std::move(coord_options), store->coord(), clock, &journal);
+  if (core::Status s = coord.Restore(); !s.ok()) {
+    return Fail(kExitRuntimeError, "cannot restore coordination state: " + s.ToString());
+  }
   server::Router router;
   server::AddAgentRoutes(router, membership);
   server::AddAdminRoutes(router, membership, registry, [&journal](std::size_t limit) {
@@ -181,6 +200,7 @@ int RunServe(const ServeFlags& flags) {
                           exporter.get(), &journal);
   server::AddGatewayRoutes(router, gateway);
   server::AddTraceRoutes(router, traces);
+  server::AddCoordRoutes(router, coord);
   server::HttpServer server(http, ioc, router, clock, registry);
   server.SetGateway(&gateway);
   if (core::Status s = server.Start(); !s.ok()) {
@@ -193,6 +213,7 @@ int RunServe(const ServeFlags& flags) {
   auto work = boost::asio::make_work_guard(ioc);
   std::thread control([&ioc] { ioc.run(); });
   membership.StartTicker(ioc.get_executor(), policy.node.tick_interval);
+  coord.StartTicker(ioc.get_executor());
   server::HealthChecker checker(checks, membership, ioc.get_executor());
   checker.Start();
 
@@ -208,6 +229,7 @@ int RunServe(const ServeFlags& flags) {
   core::log::Info("shutting down", {{"signal", signo}});
   checker.Stop();
   membership.StopTicker();
+  coord.Stop();
   server.Stop();
   store->Flush();
   work.reset();
@@ -228,6 +250,9 @@ void AddServeCommand(CLI::App& app) {
   cmd->add_option("--data-dir", flags->data_dir, "Data directory (default ./agentmesh-data)");
   cmd->add_option("--node-id", flags->node_id, "Node id (default: persisted or generated)");
   cmd->add_option("--log-level", flags->log_level, "trace, debug, info, warn, error or off");
+  cmd->add_option("--fleet", flags->fleet,
+                  "Fleet file (YAML, e.g. examples/sutazai/fleet.yaml): coordinator roles and "
+                  "the electorate of quorum proposals");
   cmd->callback([flags] {
     const int code = RunServe(*flags);
     if (code != 0) {

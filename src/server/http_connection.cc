@@ -1,4 +1,5 @@
 // The per-connection coroutine: read, route, answer, repeat (see http_server.h).
+#include <atomic>
 #include <charconv>
 #include <cstdint>
 #include <exception>
@@ -7,6 +8,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -249,6 +252,68 @@ asio::awaitable<boost::system::error_code> ReadBody(
 
 namespace {
 
+// The ResponseStream of one streaming request on `conn`.
+class ConnectionStream final : public ResponseStream {
+ public:
+  ConnectionStream(Connection& conn, ServerState& s)
+      : conn_(conn), s_(s), timer_(conn.stream.get_executor()) {}
+
+  asio::awaitable<bool> Send(std::string_view data) override {
+    co_return co_await Write(conn_, s_, data, {});
+  }
+
+  asio::awaitable<bool> Wait(core::Duration timeout) override {
+    // In slices, so that a stopping server is noticed within one.
+    constexpr core::Duration kSlice = std::chrono::milliseconds(500);
+    const core::TimePoint deadline = s_.clock.Now() + timeout;
+    while (!woken_.exchange(false)) {
+      if (s_.stopping.load(std::memory_order_relaxed)) {
+        co_return false;
+      }
+      const core::TimePoint now = s_.clock.Now();
+      if (now >= deadline) {
+        break;
+      }
+      timer_.expires_after(std::min(kSlice, deadline - now));
+      co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    co_return !s_.stopping.load(std::memory_order_relaxed);
+  }
+
+  void Wake() override {
+    woken_.store(true);
+    asio::post(timer_.get_executor(), [this] { timer_.cancel(); });
+  }
+
+ private:
+  Connection& conn_;
+  ServerState& s_;
+  asio::steady_timer timer_;
+  std::atomic<bool> woken_{false};
+};
+
+// Serves a streaming endpoint: a 200 event-stream head, then the handler; the
+// connection closes after it.
+asio::awaitable<void> Stream(ServerState& s, Connection& conn, const Endpoint& e,
+                             const Request& req) {
+  std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+      "Connection: close\r\nX-Correlation-ID: ";
+  head += req.correlation_id;
+  head += "\r\n\r\n";
+  if (!co_await Write(conn, s, head, {})) {
+    co_return;
+  }
+  ConnectionStream stream(conn, s);
+  try {
+    co_await e.stream(req, stream);
+  } catch (const std::exception& ex) {
+    core::log::Error("stream handler failed", {{"route", e.pattern}, {"error", ex.what()}});
+  }
+  // A Wake() posted from another thread may still refer to the stream: let it run first.
+  co_await asio::post(conn.stream.get_executor(), asio::use_awaitable);
+}
+
 asio::awaitable<Response> Handle(ServerState& s, const RouteMatch& match, const Request& req) {
   if (match.endpoint < 0) {
     co_return ErrorResponse(ApiError{match.error, {}}, match.allow);
@@ -325,8 +390,14 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,
     const std::string_view given_id = msg["X-Correlation-ID"];
     req.correlation_id = UsableCorrelationId(given_id) ? given_id : NewCorrelationId(generated_id);
     req.body = msg.body();
+    req.agent_id = msg["X-Agent-ID"];
 
     const RouteMatch match = s.router.Match(req.method, req.path, &req);
+    if (match.endpoint >= 0 && s.router.endpoints()[match.endpoint].stream) {
+      co_await Stream(s, *conn, s.router.endpoints()[match.endpoint], req);
+      s.Stats(match.endpoint, req.method).Record(200, core::ToSeconds(s.clock.Now() - start));
+      break;
+    }
     const Response r = co_await Handle(s, match, req);
     const bool keep_alive = msg.keep_alive() && !s.stopping.load(std::memory_order_relaxed);
     SerializeHead(r, req.correlation_id, keep_alive, msg.version() == 10, head);

@@ -108,6 +108,11 @@ void Router::AddAsync(Method method, std::string_view pattern, AsyncHandler hand
   endpoints_[index].async = std::move(handler);
 }
 
+void Router::AddStream(Method method, std::string_view pattern, StreamHandler handler) {
+  const int index = AddEndpoint(method, pattern);
+  endpoints_[index].stream = std::move(handler);
+}
+
 RouteMatch Router::Match(Method method, std::string_view path, Request* req) const {
   RouteMatch match;
   std::array<std::string_view, kMaxSegments> segments;
