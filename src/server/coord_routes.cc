@@ -213,19 +213,19 @@ asio::awaitable<Response> PostSession(CoordService& c, const Request& req) {
   AM_TRY(agent, body->Id("agent"));
   AM_TRY(ttl, body->Duration("ttl"));
   AM_TRY(done, body->Finish());
-  auto r = co_await c.CreateSession(std::move(*agent), *ttl);
+  auto r = co_await c.CreateSession(*agent, *ttl);
   co_return Answer(r, 201);
 }
 
 asio::awaitable<Response> RenewSession(CoordService& c, const Request& req) {
   std::string id(req.param(0));
-  auto r = co_await c.RenewSession(std::move(id));
+  auto r = co_await c.RenewSession(id);
   co_return Answer(r);
 }
 
 asio::awaitable<Response> DeleteSession(CoordService& c, const Request& req) {
   std::string id(req.param(0));
-  auto r = co_await c.DestroySession(std::move(id));
+  auto r = co_await c.DestroySession(id);
   co_return Answer(r);
 }
 
@@ -236,7 +236,7 @@ asio::awaitable<Response> Campaign(CoordService& c, const Request& req) {
   AM_TRY(value, body->String("value", false));
   AM_TRY(wait, body->WaitMs(c.options().max_wait));
   AM_TRY(done, body->Finish());
-  auto r = co_await c.Campaign(std::move(*name), std::move(*session), std::move(*value), *wait);
+  auto r = co_await c.Campaign(*name, *session, *value, *wait);
   co_return Answer(r);
 }
 
@@ -246,7 +246,7 @@ asio::awaitable<Response> Resign(CoordService& c, const Request& req) {
   AM_TRY(session, body->String("session", true));
   AM_TRY(successor, body->String("successor", false));
   AM_TRY(done, body->Finish());
-  auto r = co_await c.Resign(std::move(*name), std::move(*session), std::move(*successor));
+  auto r = co_await c.Resign(*name, *session, *successor);
   co_return Answer(r);
 }
 
@@ -257,7 +257,7 @@ asio::awaitable<Response> AcquireLock(CoordService& c, const Request& req) {
   AM_TRY(mode, body->Mode());
   AM_TRY(wait, body->WaitMs(c.options().max_wait));
   AM_TRY(done, body->Finish());
-  auto r = co_await c.AcquireLock(std::move(*name), std::move(*session), *mode, *wait);
+  auto r = co_await c.AcquireLock(*name, *session, *mode, *wait);
   co_return Answer(r);
 }
 
@@ -268,9 +268,9 @@ asio::awaitable<Response> ReleaseOrRenewLock(CoordService& c, const Request& req
   AM_TRY(done, body->Finish());
   core::Result<json::object> r;
   if (renew) {
-    r = co_await c.RenewLock(std::move(*name), std::move(*session));
+    r = co_await c.RenewLock(*name, *session);
   } else {
-    r = co_await c.ReleaseLock(std::move(*name), std::move(*session));
+    r = co_await c.ReleaseLock(*name, *session);
   }
   co_return Answer(r);
 }
@@ -291,7 +291,7 @@ asio::awaitable<Response> AcquireLockSet(CoordService& c, const Request& req) {
       co_return ErrorResponse(ApiError{std::move(s), json::object{{"name", n}}});
     }
   }
-  auto r = co_await c.AcquireLockSet(std::move(*names), std::move(*session), *mode, *wait);
+  auto r = co_await c.AcquireLockSet(*names, *session, *mode, *wait);
   co_return Answer(r);
 }
 
@@ -301,7 +301,7 @@ asio::awaitable<Response> PostBarrier(CoordService& c, const Request& req) {
   AM_TRY(participants, body->Strings("participants"));
   AM_TRY(ttl, body->Duration("ttl"));
   AM_TRY(done, body->Finish());
-  auto r = co_await c.CreateBarrier(std::move(*name), std::move(*participants), *ttl);
+  auto r = co_await c.CreateBarrier(*name, *participants, *ttl);
   co_return Answer(r, 201);
 }
 
@@ -311,7 +311,7 @@ asio::awaitable<Response> Arrive(CoordService& c, const Request& req) {
   AM_TRY(participant, body->Id("participant"));
   AM_TRY(wait, body->WaitMs(c.options().max_wait));
   AM_TRY(done, body->Finish());
-  auto r = co_await c.Arrive(std::move(*name), std::move(*participant), *wait);
+  auto r = co_await c.Arrive(*name, *participant, *wait);
   co_return Answer(r);
 }
 
@@ -328,8 +328,8 @@ asio::awaitable<Response> PostProposal(CoordService& c, const Request& req) {
                    "Field 'deadline' is required: how long voting stays open, e.g. \"10m\".")
             .error());
   }
-  auto r = co_await c.CreateProposal(std::move(*kind), std::move(*subject),
-                                     payload != nullptr ? *payload : json::value(), **deadline);
+  const json::value payload_value = payload != nullptr ? *payload : json::value();
+  auto r = co_await c.CreateProposal(*kind, *subject, payload_value, **deadline);
   co_return Answer(r, 201);
 }
 
@@ -354,7 +354,7 @@ asio::awaitable<Response> PostVote(CoordService& c, const Request& req) {
         core::StatusCode::kPermissionDenied, "not_your_vote",
         "Agent '" + std::string(req.agent_id) + "' may not vote as '" + *voter + "'."));
   }
-  auto r = co_await c.Vote(std::move(id), std::move(*voter), approve->get_bool());
+  auto r = co_await c.Vote(id, *voter, approve->get_bool());
   co_return Answer(r);
 }
 

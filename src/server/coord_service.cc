@@ -65,6 +65,33 @@ struct CoordService::Ticker {
   bool stopped = false;  // guarded by the service's mutex
 };
 
+// Returns an awaitable that completes, on the awaiting coroutine's executor, with the
+// outcome of `pending`'s commit. Not a coroutine itself: the store's callback posts the
+// completion, and the caller delivers the effects with the Pending it owns.
+auto CoordService::AwaitCommit(std::shared_ptr<Pending> pending) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(core::Status)>(
+      [pending](auto handler) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        auto resume = [shared](core::Status s) {
+          auto ex = asio::get_associated_executor(*shared);
+          asio::post(ex, [shared, s = std::move(s)]() mutable { (*shared)(std::move(s)); });
+        };
+        std::optional<core::Status> ready;
+        {
+          std::lock_guard lock(pending->mu);
+          if (pending->status) {
+            ready = *pending->status;
+          } else {
+            pending->on_commit = resume;
+          }
+        }
+        if (ready) {
+          resume(std::move(*ready));
+        }
+      },
+      asio::use_awaitable);
+}
+
 std::string CoordinatorElection(std::string_view domain) {
   return "coordinator/" + std::string(domain);
 }
@@ -130,7 +157,8 @@ void CoordService::StartTicker(asio::any_io_executor ex) {
             core_.Tick(now, effects);
             pending = Persist(std::move(effects), now);
           }
-          co_await Commit(pending);
+          const core::Status committed = co_await AwaitCommit(pending);
+          Deliver(*pending, committed);
         }
       },
       asio::detached);
@@ -194,33 +222,6 @@ std::shared_ptr<CoordService::Pending> CoordService::Persist(coord::Effects effe
   return pending;
 }
 
-asio::awaitable<core::Status> CoordService::Commit(std::shared_ptr<Pending> pending) {
-  core::Status status =
-      co_await asio::async_initiate<decltype(asio::use_awaitable), void(core::Status)>(
-          [pending](auto handler) {
-            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-            auto resume = [shared](core::Status s) {
-              auto ex = asio::get_associated_executor(*shared);
-              asio::post(ex, [shared, s = std::move(s)]() mutable { (*shared)(std::move(s)); });
-            };
-            std::optional<core::Status> ready;
-            {
-              std::lock_guard lock(pending->mu);
-              if (pending->status) {
-                ready = *pending->status;
-              } else {
-                pending->on_commit = resume;
-              }
-            }
-            if (ready) {
-              resume(std::move(*ready));
-            }
-          },
-          asio::use_awaitable);
-  Deliver(*pending, status);
-  co_return status;
-}
-
 void CoordService::Deliver(Pending& pending, const core::Status& committed) {
   std::lock_guard lock(mu_);
   if (committed.ok() && pending.ceiling) {
@@ -260,8 +261,8 @@ void CoordService::Deliver(Pending& pending, const core::Status& committed) {
   }
 }
 
-asio::awaitable<CoordService::Json> CoordService::Run(Op op, core::Duration wait,
-                                                      core::Status timeout_error) {
+asio::awaitable<CoordService::Json> CoordService::Run(const Op& op, core::Duration wait,
+                                                      const core::Status& timeout_error) {
   const auto ex = co_await asio::this_coro::executor;
   std::shared_ptr<Waiter> waiter;
   std::shared_ptr<Pending> pending;
@@ -279,7 +280,8 @@ asio::awaitable<CoordService::Json> CoordService::Run(Op op, core::Duration wait
     }
     pending = Persist(std::move(effects), now);
   }
-  const core::Status committed = co_await Commit(pending);
+  const core::Status committed = co_await AwaitCommit(pending);
+  Deliver(*pending, committed);
   if (!committed.ok()) {
     co_return core::Err(committed);
   }
@@ -308,34 +310,39 @@ asio::awaitable<CoordService::Json> CoordService::Run(Op op, core::Duration wait
       }
     }
     if (cancelled != nullptr) {
-      co_await Commit(cancelled);  // withdrawing may have let others through
+      // Withdrawing may have let others through.
+      const core::Status committed_cancel = co_await AwaitCommit(cancelled);
+      Deliver(*cancelled, committed_cancel);
       co_return core::Err(timeout_error);
     }
     co_await waiter->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
 
-CoordService::Reply CoordService::CreateSession(std::string agent,
+CoordService::Reply CoordService::CreateSession(const std::string& agent,
                                                 std::optional<core::Duration> ttl) {
   const std::string id = core::NewRandomId();
   Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects& fx) {
     return coord::Outcome{false, c.CreateSession(id, agent, ttl, now, fx)};
   };
-  co_return co_await Run(std::move(op), core::Duration::zero(), core::OkStatus());
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
-CoordService::Reply CoordService::RenewSession(std::string id) {
+CoordService::Reply CoordService::RenewSession(const std::string& id) {
   Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects& fx) {
     return coord::Outcome{false, c.RenewSession(id, now, fx)};
   };
-  co_return co_await Run(std::move(op), core::Duration::zero(), core::OkStatus());
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
-CoordService::Reply CoordService::DestroySession(std::string id) {
+CoordService::Reply CoordService::DestroySession(const std::string& id) {
   Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects& fx) {
     return coord::Outcome{false, c.DestroySession(id, now, fx)};
   };
-  co_return co_await Run(std::move(op), core::Duration::zero(), core::OkStatus());
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
 CoordService::Json CoordService::GetSession(const std::string& id) {

@@ -46,8 +46,8 @@ std::string_view SessionAgent(const boost::json::object& session) {
 
 }  // namespace
 
-CoordService::Reply CoordService::Campaign(std::string name, std::string session, std::string value,
-                                           core::Duration wait) {
+CoordService::Reply CoordService::Campaign(const std::string& name, const std::string& session,
+                                           const std::string& value, core::Duration wait) {
   Op op = [&](coord::Coordinator& c, std::uint64_t waiter, core::TimePoint now,
               coord::Effects& fx) -> coord::Outcome {
     if (auto s = c.GetSession(session, now); s) {
@@ -59,15 +59,17 @@ CoordService::Reply CoordService::Campaign(std::string name, std::string session
   };
   core::Status timeout = core::FailedPrecondition(
       "not_elected", "Election '" + name + "' has another leader; wait_ms ran out.");
-  co_return co_await Run(std::move(op), std::min(wait, options_.max_wait), std::move(timeout));
+  const core::Duration bounded = std::min(wait, options_.max_wait);
+  co_return co_await Run(op, bounded, timeout);
 }
 
-CoordService::Reply CoordService::Resign(std::string name, std::string session,
-                                         std::string successor) {
+CoordService::Reply CoordService::Resign(const std::string& name, const std::string& session,
+                                         const std::string& successor) {
   Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects& fx) {
     return coord::Outcome{false, c.Resign(name, session, successor, now, fx)};
   };
-  co_return co_await Run(std::move(op), core::Duration::zero(), core::OkStatus());
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
 CoordService::Json CoordService::GetElection(const std::string& name) {
@@ -140,17 +142,18 @@ std::unique_ptr<CoordService::Watch> CoordService::WatchElection(
   return watch;
 }
 
-CoordService::Reply CoordService::AcquireLock(std::string name, std::string session,
+CoordService::Reply CoordService::AcquireLock(const std::string& name, const std::string& session,
                                               coord::LockMode mode, core::Duration wait) {
   Op op = [&](coord::Coordinator& c, std::uint64_t waiter, core::TimePoint now,
               coord::Effects& fx) { return c.AcquireLock(name, session, mode, waiter, now, fx); };
   core::Status timeout = core::FailedPrecondition(
       "lock_held", "Lock '" + name + "' is held by another session; wait_ms ran out.");
-  co_return co_await Run(std::move(op), std::min(wait, options_.max_wait), std::move(timeout));
+  const core::Duration bounded = std::min(wait, options_.max_wait);
+  co_return co_await Run(op, bounded, timeout);
 }
 
-CoordService::Reply CoordService::AcquireLockSet(std::vector<std::string> names,
-                                                 std::string session, coord::LockMode mode,
+CoordService::Reply CoordService::AcquireLockSet(const std::vector<std::string>& names,
+                                                 const std::string& session, coord::LockMode mode,
                                                  core::Duration wait) {
   Op op = [&](coord::Coordinator& c, std::uint64_t waiter, core::TimePoint now,
               coord::Effects& fx) {
@@ -158,21 +161,24 @@ CoordService::Reply CoordService::AcquireLockSet(std::vector<std::string> names,
   };
   core::Status timeout = core::FailedPrecondition(
       "lock_held", "A lock of the set is held by another session; wait_ms ran out.");
-  co_return co_await Run(std::move(op), std::min(wait, options_.max_wait), std::move(timeout));
+  const core::Duration bounded = std::min(wait, options_.max_wait);
+  co_return co_await Run(op, bounded, timeout);
 }
 
-CoordService::Reply CoordService::ReleaseLock(std::string name, std::string session) {
+CoordService::Reply CoordService::ReleaseLock(const std::string& name, const std::string& session) {
   Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects& fx) {
     return coord::Outcome{false, c.ReleaseLock(name, session, now, fx)};
   };
-  co_return co_await Run(std::move(op), core::Duration::zero(), core::OkStatus());
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
-CoordService::Reply CoordService::RenewLock(std::string name, std::string session) {
+CoordService::Reply CoordService::RenewLock(const std::string& name, const std::string& session) {
   Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects& fx) {
     return coord::Outcome{false, c.RenewLock(name, session, now, fx)};
   };
-  co_return co_await Run(std::move(op), core::Duration::zero(), core::OkStatus());
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
 CoordService::Json CoordService::GetLock(const std::string& name) {
@@ -180,23 +186,25 @@ CoordService::Json CoordService::GetLock(const std::string& name) {
   return core_.GetLock(name, clock_.Now());
 }
 
-CoordService::Reply CoordService::CreateBarrier(std::string name,
-                                                std::vector<std::string> participants,
+CoordService::Reply CoordService::CreateBarrier(const std::string& name,
+                                                const std::vector<std::string>& participants,
                                                 std::optional<core::Duration> ttl) {
   Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects& fx) {
     return coord::Outcome{false, c.CreateBarrier(name, participants, ttl, now, fx)};
   };
-  co_return co_await Run(std::move(op), core::Duration::zero(), core::OkStatus());
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
-CoordService::Reply CoordService::Arrive(std::string name, std::string participant,
+CoordService::Reply CoordService::Arrive(const std::string& name, const std::string& participant,
                                          core::Duration wait) {
   Op op = [&](coord::Coordinator& c, std::uint64_t waiter, core::TimePoint now,
               coord::Effects& fx) { return c.Arrive(name, participant, waiter, now, fx); };
   core::Status timeout =
       core::FailedPrecondition("barrier_incomplete", "Not every participant of barrier '" + name +
                                                          "' arrived before wait_ms ran out.");
-  co_return co_await Run(std::move(op), std::min(wait, options_.max_wait), std::move(timeout));
+  const core::Duration bounded = std::min(wait, options_.max_wait);
+  co_return co_await Run(op, bounded, timeout);
 }
 
 CoordService::Json CoordService::GetBarrier(const std::string& name) {
@@ -204,22 +212,26 @@ CoordService::Json CoordService::GetBarrier(const std::string& name) {
   return core_.GetBarrier(name, clock_.Now());
 }
 
-CoordService::Reply CoordService::CreateProposal(std::string kind, std::string subject,
-                                                 boost::json::value payload,
+CoordService::Reply CoordService::CreateProposal(const std::string& kind,
+                                                 const std::string& subject,
+                                                 const boost::json::value& payload,
                                                  core::Duration deadline_in) {
   const std::string id = core::NewRandomId();
   Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects& fx) {
-    return coord::Outcome{
-        false, c.CreateProposal(id, kind, subject, std::move(payload), now + deadline_in, now, fx)};
+    return coord::Outcome{false,
+                          c.CreateProposal(id, kind, subject, payload, now + deadline_in, now, fx)};
   };
-  co_return co_await Run(std::move(op), core::Duration::zero(), core::OkStatus());
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
-CoordService::Reply CoordService::Vote(std::string id, std::string voter, bool approve) {
+CoordService::Reply CoordService::Vote(const std::string& id, const std::string& voter,
+                                       bool approve) {
   Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects& fx) {
     return coord::Outcome{false, c.Vote(id, voter, approve, now, fx)};
   };
-  co_return co_await Run(std::move(op), core::Duration::zero(), core::OkStatus());
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
 CoordService::Json CoordService::GetProposal(const std::string& id) {

@@ -50,6 +50,9 @@ inline constexpr std::string_view kGlobalCoordinatorElection = "coordinator/glob
 
 class CoordService {
  public:
+  // Coroutines take their arguments by reference (they must outlive the call) and are
+  // called with named objects, never temporaries: g++ 12 destroys temporaries of class
+  // type in a co_await expression twice.
   using Reply = boost::asio::awaitable<core::Result<boost::json::object>>;
   using Json = core::Result<boost::json::object>;
 
@@ -65,33 +68,34 @@ class CoordService {
   void StartTicker(boost::asio::any_io_executor ex);
   void Stop();
 
-  Reply CreateSession(std::string agent, std::optional<core::Duration> ttl);
-  Reply RenewSession(std::string id);
-  Reply DestroySession(std::string id);
+  Reply CreateSession(const std::string& agent, std::optional<core::Duration> ttl);
+  Reply RenewSession(const std::string& id);
+  Reply DestroySession(const std::string& id);
   Json GetSession(const std::string& id);
 
-  Reply Campaign(std::string name, std::string session, std::string value, core::Duration wait);
-  Reply Resign(std::string name, std::string session, std::string successor);
+  Reply Campaign(const std::string& name, const std::string& session, const std::string& value,
+                 core::Duration wait);
+  Reply Resign(const std::string& name, const std::string& session, const std::string& successor);
   Json GetElection(const std::string& name);
   // The coordinator roles: each domain's election and the global one, with holders.
   Json Coordinators();
 
-  Reply AcquireLock(std::string name, std::string session, coord::LockMode mode,
+  Reply AcquireLock(const std::string& name, const std::string& session, coord::LockMode mode,
                     core::Duration wait);
-  Reply AcquireLockSet(std::vector<std::string> names, std::string session, coord::LockMode mode,
-                       core::Duration wait);
-  Reply ReleaseLock(std::string name, std::string session);
-  Reply RenewLock(std::string name, std::string session);
+  Reply AcquireLockSet(const std::vector<std::string>& names, const std::string& session,
+                       coord::LockMode mode, core::Duration wait);
+  Reply ReleaseLock(const std::string& name, const std::string& session);
+  Reply RenewLock(const std::string& name, const std::string& session);
   Json GetLock(const std::string& name);
 
-  Reply CreateBarrier(std::string name, std::vector<std::string> participants,
+  Reply CreateBarrier(const std::string& name, const std::vector<std::string>& participants,
                       std::optional<core::Duration> ttl);
-  Reply Arrive(std::string name, std::string participant, core::Duration wait);
+  Reply Arrive(const std::string& name, const std::string& participant, core::Duration wait);
   Json GetBarrier(const std::string& name);
 
-  Reply CreateProposal(std::string kind, std::string subject, boost::json::value payload,
-                       core::Duration deadline_in);
-  Reply Vote(std::string id, std::string voter, bool approve);
+  Reply CreateProposal(const std::string& kind, const std::string& subject,
+                       const boost::json::value& payload, core::Duration deadline_in);
+  Reply Vote(const std::string& id, const std::string& voter, bool approve);
   Json GetProposal(const std::string& id);
 
   // Subscribes to leadership changes of election `name`: `on_change` gets the election's
@@ -125,12 +129,14 @@ class CoordService {
   // Runs `op` under the lock, persists its effects and answers after the commit; parks
   // the call for at most `wait` when the op queued it. `timeout_error` answers a wait
   // that ran out.
-  boost::asio::awaitable<Json> Run(Op op, core::Duration wait, core::Status timeout_error);
+  boost::asio::awaitable<Json> Run(const Op& op, core::Duration wait,
+                                   const core::Status& timeout_error);
   // Persists `effects` (lock held) and returns what to do after the commit.
   std::shared_ptr<Pending> Persist(coord::Effects effects, core::TimePoint now);
   // Delivers a committed batch: wakeups, events, watchers.
   void Deliver(Pending& pending, const core::Status& committed);
-  boost::asio::awaitable<core::Status> Commit(std::shared_ptr<Pending> pending);
+  // Completes with the commit's outcome; the caller then calls Deliver.
+  static auto AwaitCommit(std::shared_ptr<Pending> pending);
   void TickOnce();
 
   const CoordServiceOptions options_;
