@@ -198,7 +198,10 @@ std::shared_ptr<CoordService::Pending> CoordService::Persist(coord::Effects effe
   for (core::Event& e : effects.events) {
     e.timestamp = wall;
     if (e.type.starts_with("election.")) {
-      if (const auto* name = e.data.if_contains("name"); name != nullptr && name->is_string()) {
+      if (const auto* name = e.data.if_contains("name");
+          name != nullptr && name->is_string() &&
+          std::find(pending->elections.begin(), pending->elections.end(),
+                    std::string_view(name->as_string())) == pending->elections.end()) {
         pending->elections.emplace_back(name->as_string());
       }
     }
