@@ -2,6 +2,7 @@
 // /v1/coordinators: strict request parsing, then CoordService (see coord_routes.h).
 #include "agentmesh/server/coord_routes.h"
 
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -358,6 +359,21 @@ asio::awaitable<Response> PostVote(CoordService& c, const Request& req) {
   co_return Answer(r);
 }
 
+// GET of one object by the name in the path; `get` is a CoordService read.
+asio::awaitable<Response> GetByName(const Request& req,
+                                    std::function<CoordService::Reply(const std::string&)> get) {
+  AM_TRY(name, NameParam(req.param(0)));
+  auto r = co_await get(*name);
+  co_return Answer(r);
+}
+
+asio::awaitable<Response> GetById(const Request& req,
+                                  std::function<CoordService::Reply(const std::string&)> get) {
+  const std::string id(req.param(0));
+  auto r = co_await get(id);
+  co_return Answer(r);
+}
+
 #undef AM_TRY
 
 // GET /v1/elections/{name}/watch: Server-Sent Events, one "leader" event with the
@@ -382,7 +398,7 @@ asio::awaitable<void> WatchElection(CoordService& c, const Request& req, Respons
     stream.Wake();
   };
   auto watch = c.WatchElection(*name, push);
-  auto now = c.GetElection(*name);
+  auto now = c.PeekElection(*name);
   push(now ? *now : json::object{{"name", *name}, {"leader", nullptr}});
   for (;;) {
     std::vector<std::string> events;
@@ -424,22 +440,25 @@ void AddCoordRoutes(Router& router, CoordService& c) {
                   [&c](const Request& r) { return RenewSession(c, r); });
   router.AddAsync(Method::kDelete, "/v1/sessions/{id}",
                   [&c](const Request& r) { return DeleteSession(c, r); });
-  router.Add(Method::kGet, "/v1/sessions/{id}",
-             [&c](const Request& r) { return Answer(c.GetSession(std::string(r.param(0)))); });
+  router.AddAsync(Method::kGet, "/v1/sessions/{id}", [&c](const Request& r) {
+    return GetById(r, [&c](const std::string& id) { return c.GetSession(id); });
+  });
 
   router.AddAsync(Method::kPost, "/v1/elections/{name}/campaign",
                   [&c](const Request& r) { return Campaign(c, r); });
   router.AddAsync(Method::kPost, "/v1/elections/{name}/resign",
                   [&c](const Request& r) { return Resign(c, r); });
-  router.Add(Method::kGet, "/v1/elections/{name}", [&c](const Request& r) {
-    auto name = NameParam(r.param(0));
-    return name ? Answer(c.GetElection(*name)) : ErrorResponse(name.error());
+  router.AddAsync(Method::kGet, "/v1/elections/{name}", [&c](const Request& r) {
+    return GetByName(r, [&c](const std::string& name) { return c.GetElection(name); });
   });
   router.AddStream(
       Method::kGet, "/v1/elections/{name}/watch",
       [&c](const Request& r, ResponseStream& stream) { return WatchElection(c, r, stream); });
-  router.Add(Method::kGet, "/v1/coordinators",
-             [&c](const Request&) { return Answer(c.Coordinators()); });
+  router.AddAsync(Method::kGet, "/v1/coordinators",
+                  [&c](const Request&) -> asio::awaitable<Response> {
+                    auto r = co_await c.Coordinators();
+                    co_return Answer(r);
+                  });
 
   router.AddAsync(Method::kPost, "/v1/locks/{name}/acquire",
                   [&c](const Request& r) { return AcquireLock(c, r); });
@@ -447,9 +466,8 @@ void AddCoordRoutes(Router& router, CoordService& c) {
                   [&c](const Request& r) { return ReleaseOrRenewLock(c, r, false); });
   router.AddAsync(Method::kPost, "/v1/locks/{name}/renew",
                   [&c](const Request& r) { return ReleaseOrRenewLock(c, r, true); });
-  router.Add(Method::kGet, "/v1/locks/{name}", [&c](const Request& r) {
-    auto name = NameParam(r.param(0));
-    return name ? Answer(c.GetLock(*name)) : ErrorResponse(name.error());
+  router.AddAsync(Method::kGet, "/v1/locks/{name}", [&c](const Request& r) {
+    return GetByName(r, [&c](const std::string& name) { return c.GetLock(name); });
   });
   router.AddAsync(Method::kPost, "/v1/lock-sets/acquire",
                   [&c](const Request& r) { return AcquireLockSet(c, r); });
@@ -458,17 +476,17 @@ void AddCoordRoutes(Router& router, CoordService& c) {
                   [&c](const Request& r) { return PostBarrier(c, r); });
   router.AddAsync(Method::kPost, "/v1/barriers/{name}/arrive",
                   [&c](const Request& r) { return Arrive(c, r); });
-  router.Add(Method::kGet, "/v1/barriers/{name}", [&c](const Request& r) {
-    auto name = NameParam(r.param(0));
-    return name ? Answer(c.GetBarrier(*name)) : ErrorResponse(name.error());
+  router.AddAsync(Method::kGet, "/v1/barriers/{name}", [&c](const Request& r) {
+    return GetByName(r, [&c](const std::string& name) { return c.GetBarrier(name); });
   });
 
   router.AddAsync(Method::kPost, "/v1/proposals",
                   [&c](const Request& r) { return PostProposal(c, r); });
   router.AddAsync(Method::kPost, "/v1/proposals/{id}/votes",
                   [&c](const Request& r) { return PostVote(c, r); });
-  router.Add(Method::kGet, "/v1/proposals/{id}",
-             [&c](const Request& r) { return Answer(c.GetProposal(std::string(r.param(0)))); });
+  router.AddAsync(Method::kGet, "/v1/proposals/{id}", [&c](const Request& r) {
+    return GetById(r, [&c](const std::string& id) { return c.GetProposal(id); });
+  });
 }
 
 }  // namespace agentmesh::server

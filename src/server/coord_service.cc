@@ -348,9 +348,12 @@ CoordService::Reply CoordService::DestroySession(const std::string& id) {
   co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
-CoordService::Json CoordService::GetSession(const std::string& id) {
-  std::lock_guard lock(mu_);
-  return core_.GetSession(id, clock_.Now());
+CoordService::Reply CoordService::GetSession(const std::string& id) {
+  Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects&) {
+    return coord::Outcome{false, c.GetSession(id, now)};
+  };
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
 }  // namespace agentmesh::server

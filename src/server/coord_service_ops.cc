@@ -72,20 +72,35 @@ CoordService::Reply CoordService::Resign(const std::string& name, const std::str
   co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
-CoordService::Json CoordService::GetElection(const std::string& name) {
+CoordService::Json CoordService::PeekElection(const std::string& name) {
   std::lock_guard lock(mu_);
   return core_.GetElection(name, clock_.Now());
 }
 
-CoordService::Json CoordService::Coordinators() {
+CoordService::Reply CoordService::GetElection(const std::string& name) {
+  Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects&) {
+    return coord::Outcome{false, c.GetElection(name, now)};
+  };
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
+}
+
+CoordService::Reply CoordService::Coordinators() {
+  Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects&) {
+    return coord::Outcome{false, CoordinatorsView(c, now)};
+  };
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
+}
+
+CoordService::Json CoordService::CoordinatorsView(const coord::Coordinator& core,
+                                                  core::TimePoint now) const {
   std::map<std::string, std::vector<std::string>> eligible;  // domain -> agents
   for (const auto& [agent, domain] : options_.roles.phase1_domain) {
     eligible[domain].push_back(agent);
   }
-  std::lock_guard lock(mu_);
-  const core::TimePoint now = clock_.Now();
   const auto holder = [&](const std::string& election) -> boost::json::value {
-    auto state = core_.GetElection(election, now);
+    auto state = core.GetElection(election, now);
     if (!state) {
       return nullptr;
     }
@@ -115,7 +130,7 @@ CoordService::Json CoordService::Coordinators() {
                                           {"holder", holder(election)}});
   }
   // Domain elections held without a fleet naming them.
-  for (const auto& e : core_.ListElections("coordinator/", now)) {
+  for (const auto& e : core.ListElections("coordinator/", now)) {
     const auto& name = e.as_object().at("name").as_string();
     const std::string election(name.data(), name.size());
     if (election == kGlobalCoordinatorElection || listed.contains(election)) {
@@ -181,9 +196,12 @@ CoordService::Reply CoordService::RenewLock(const std::string& name, const std::
   co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
-CoordService::Json CoordService::GetLock(const std::string& name) {
-  std::lock_guard lock(mu_);
-  return core_.GetLock(name, clock_.Now());
+CoordService::Reply CoordService::GetLock(const std::string& name) {
+  Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects&) {
+    return coord::Outcome{false, c.GetLock(name, now)};
+  };
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
 CoordService::Reply CoordService::CreateBarrier(const std::string& name,
@@ -207,9 +225,12 @@ CoordService::Reply CoordService::Arrive(const std::string& name, const std::str
   co_return co_await Run(op, bounded, timeout);
 }
 
-CoordService::Json CoordService::GetBarrier(const std::string& name) {
-  std::lock_guard lock(mu_);
-  return core_.GetBarrier(name, clock_.Now());
+CoordService::Reply CoordService::GetBarrier(const std::string& name) {
+  Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects&) {
+    return coord::Outcome{false, c.GetBarrier(name, now)};
+  };
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
 CoordService::Reply CoordService::CreateProposal(const std::string& kind,
@@ -234,9 +255,12 @@ CoordService::Reply CoordService::Vote(const std::string& id, const std::string&
   co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
-CoordService::Json CoordService::GetProposal(const std::string& id) {
-  std::lock_guard lock(mu_);
-  return core_.GetProposal(id, clock_.Now());
+CoordService::Reply CoordService::GetProposal(const std::string& id) {
+  Op op = [&](coord::Coordinator& c, std::uint64_t, core::TimePoint now, coord::Effects&) {
+    return coord::Outcome{false, c.GetProposal(id, now)};
+  };
+  const core::Status no_timeout;
+  co_return co_await Run(op, core::Duration::zero(), no_timeout);
 }
 
 }  // namespace agentmesh::server

@@ -71,14 +71,14 @@ class CoordService {
   Reply CreateSession(const std::string& agent, std::optional<core::Duration> ttl);
   Reply RenewSession(const std::string& id);
   Reply DestroySession(const std::string& id);
-  Json GetSession(const std::string& id);
+  Reply GetSession(const std::string& id);
 
   Reply Campaign(const std::string& name, const std::string& session, const std::string& value,
                  core::Duration wait);
   Reply Resign(const std::string& name, const std::string& session, const std::string& successor);
-  Json GetElection(const std::string& name);
+  Reply GetElection(const std::string& name);
   // The coordinator roles: each domain's election and the global one, with holders.
-  Json Coordinators();
+  Reply Coordinators();
 
   Reply AcquireLock(const std::string& name, const std::string& session, coord::LockMode mode,
                     core::Duration wait);
@@ -86,17 +86,17 @@ class CoordService {
                        coord::LockMode mode, core::Duration wait);
   Reply ReleaseLock(const std::string& name, const std::string& session);
   Reply RenewLock(const std::string& name, const std::string& session);
-  Json GetLock(const std::string& name);
+  Reply GetLock(const std::string& name);
 
   Reply CreateBarrier(const std::string& name, const std::vector<std::string>& participants,
                       std::optional<core::Duration> ttl);
   Reply Arrive(const std::string& name, const std::string& participant, core::Duration wait);
-  Json GetBarrier(const std::string& name);
+  Reply GetBarrier(const std::string& name);
 
   Reply CreateProposal(const std::string& kind, const std::string& subject,
                        const boost::json::value& payload, core::Duration deadline_in);
   Reply Vote(const std::string& id, const std::string& voter, bool approve);
-  Json GetProposal(const std::string& id);
+  Reply GetProposal(const std::string& id);
 
   // Subscribes to leadership changes of election `name`: `on_change` gets the election's
   // state (as GetElection shows it) after every committed change, on the committing
@@ -118,6 +118,9 @@ class CoordService {
   std::unique_ptr<Watch> WatchElection(std::string name,
                                        std::function<void(const boost::json::object&)> on_change);
 
+  // The election's state now, without waiting for writes in flight (for watch streams).
+  Json PeekElection(const std::string& name);
+
   const CoordServiceOptions& options() const { return options_; }
 
  private:
@@ -126,6 +129,8 @@ class CoordService {
   using Op = std::function<coord::Outcome(coord::Coordinator&, std::uint64_t waiter,
                                           core::TimePoint now, coord::Effects&)>;
 
+  // Reads (Get*, Coordinators) run through Run as well: they answer once every write
+  // before them is durable, so nobody is shown a state a crash could take back.
   // Runs `op` under the lock, persists its effects and answers after the commit; parks
   // the call for at most `wait` when the op queued it. `timeout_error` answers a wait
   // that ran out.
@@ -138,6 +143,7 @@ class CoordService {
   // Completes with the commit's outcome; the caller then calls Deliver.
   static auto AwaitCommit(std::shared_ptr<Pending> pending);
   void TickOnce();
+  Json CoordinatorsView(const coord::Coordinator& core, core::TimePoint now) const;
 
   const CoordServiceOptions options_;
   coord::CoordStore& store_;
