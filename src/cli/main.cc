@@ -11,6 +11,18 @@ int main(int argc, char** argv) {
   agentmesh::cli::AddDemoCommand(app);
   agentmesh::cli::AddAgentsCommand(app);
   agentmesh::cli::AddConfigCommand(app);
-  CLI11_PARSE(app, argc, argv);
+  agentmesh::cli::AddSessionsCommand(app);
+  agentmesh::cli::AddElectionsCommand(app);
+  agentmesh::cli::AddLocksCommand(app);
+  agentmesh::cli::AddBarriersCommand(app);
+  agentmesh::cli::AddProposalsCommand(app);
+  agentmesh::cli::AddCoordinatorsCommand(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11's usage errors have codes from 100 up; ours is 2 (see src/cli/README.md).
+    const int code = app.exit(e);
+    return code >= static_cast<int>(CLI::ExitCodes::IncorrectConstruction) ? 2 : code;
+  }
   return 0;
 }
