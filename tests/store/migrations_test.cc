@@ -44,9 +44,10 @@ TEST(MigrationsTest, ReopeningTheStoreAppliesNothingTwice) {
   TempDir dir;
   ASSERT_TRUE(EmbeddedStore::Open({.data_dir = dir.str()}).has_value());
   std::vector<Row> first = MigrationRows(*OpenDb(dir));
-  ASSERT_EQ(first.size(), 2u);
-  EXPECT_EQ(std::get<0>(first[0]), "membership");
-  EXPECT_EQ(std::get<0>(first[1]), "store");
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(std::get<0>(first[0]), "coord");
+  EXPECT_EQ(std::get<0>(first[1]), "membership");
+  EXPECT_EQ(std::get<0>(first[2]), "store");
   EXPECT_FALSE(std::get<2>(first[0]).empty());
 
   ASSERT_TRUE(EmbeddedStore::Open({.data_dir = dir.str()}).has_value());
