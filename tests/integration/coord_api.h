@@ -136,20 +136,7 @@ class CoordClient {
     if (!agent_id.empty()) {
       req.headers.emplace_back("X-Agent-ID", agent_id);
     }
-    JsonReply out;
-    auto r = client::FetchBlocking(base_, std::move(req), std::chrono::seconds(10));
-    if (!r) {
-      out.raw = r.error().ToString();
-      return out;
-    }
-    out.status = r->status;
-    out.raw = r->body;
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(r->body, ec);
-    if (!ec) {
-      out.body = std::move(v);
-    }
-    return out;
+    return FetchJson(base_, std::move(req));
   }
 
   JsonReply Post(const std::string& target, const boost::json::object& body,

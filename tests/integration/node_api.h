@@ -35,12 +35,11 @@ struct JsonReply {
   std::string raw;          // the body as received, or the transport error
 };
 
-// Sends one request to the node at `base_url` and parses its JSON answer.
-inline JsonReply CallJson(const std::string& base_url, const std::string& method,
-                          const std::string& target, const std::string& body = "",
-                          core::Duration timeout = std::chrono::seconds(10)) {
+// Sends `req` to the node at `base_url` and parses its JSON answer.
+inline JsonReply FetchJson(const std::string& base_url, client::HttpRequest req,
+                           core::Duration timeout = std::chrono::seconds(10)) {
   JsonReply out;
-  auto r = client::FetchBlocking(base_url, client::HttpRequest(method, target, body), timeout);
+  auto r = client::FetchBlocking(base_url, std::move(req), timeout);
   if (!r) {
     out.raw = r.error().ToString();
     return out;
@@ -53,6 +52,13 @@ inline JsonReply CallJson(const std::string& base_url, const std::string& method
     out.body = std::move(v);
   }
   return out;
+}
+
+// Sends one request to the node at `base_url` and parses its JSON answer.
+inline JsonReply CallJson(const std::string& base_url, const std::string& method,
+                          const std::string& target, const std::string& body = "",
+                          core::Duration timeout = std::chrono::seconds(10)) {
+  return FetchJson(base_url, client::HttpRequest(method, target, body), timeout);
 }
 
 inline JsonReply CallJson(const std::string& base_url, const std::string& method,
