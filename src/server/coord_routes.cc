@@ -1,5 +1,5 @@
 // /v1/sessions, /v1/elections, /v1/locks, /v1/lock-sets, /v1/barriers, /v1/proposals and
-// /v1/coordinators: strict request parsing, then CoordService (see coord_routes.h).
+// /v1/coordinators: strict request parsing, then the CoordBackend (see coord_routes.h).
 #include "agentmesh/server/coord_routes.h"
 
 #include <functional>
@@ -209,7 +209,7 @@ Response Answer(const core::Result<json::object>& r, int ok_status = 200) {
     co_return ErrorResponse(var.error()); \
   }
 
-asio::awaitable<Response> PostSession(CoordService& c, const Request& req) {
+asio::awaitable<Response> PostSession(CoordBackend& c, const Request& req) {
   AM_TRY(body, Body::Parse(req));
   AM_TRY(agent, body->Id("agent"));
   AM_TRY(ttl, body->Duration("ttl"));
@@ -218,30 +218,30 @@ asio::awaitable<Response> PostSession(CoordService& c, const Request& req) {
   co_return Answer(r, 201);
 }
 
-asio::awaitable<Response> RenewSession(CoordService& c, const Request& req) {
+asio::awaitable<Response> RenewSession(CoordBackend& c, const Request& req) {
   std::string id(req.param(0));
   auto r = co_await c.RenewSession(id);
   co_return Answer(r);
 }
 
-asio::awaitable<Response> DeleteSession(CoordService& c, const Request& req) {
+asio::awaitable<Response> DeleteSession(CoordBackend& c, const Request& req) {
   std::string id(req.param(0));
   auto r = co_await c.DestroySession(id);
   co_return Answer(r);
 }
 
-asio::awaitable<Response> Campaign(CoordService& c, const Request& req) {
+asio::awaitable<Response> Campaign(CoordBackend& c, const Request& req) {
   AM_TRY(name, NameParam(req.param(0)));
   AM_TRY(body, Body::Parse(req));
   AM_TRY(session, body->String("session", true));
   AM_TRY(value, body->String("value", false));
-  AM_TRY(wait, body->WaitMs(c.options().max_wait));
+  AM_TRY(wait, body->WaitMs(c.max_wait()));
   AM_TRY(done, body->Finish());
   auto r = co_await c.Campaign(*name, *session, *value, *wait);
   co_return Answer(r);
 }
 
-asio::awaitable<Response> Resign(CoordService& c, const Request& req) {
+asio::awaitable<Response> Resign(CoordBackend& c, const Request& req) {
   AM_TRY(name, NameParam(req.param(0)));
   AM_TRY(body, Body::Parse(req));
   AM_TRY(session, body->String("session", true));
@@ -251,18 +251,18 @@ asio::awaitable<Response> Resign(CoordService& c, const Request& req) {
   co_return Answer(r);
 }
 
-asio::awaitable<Response> AcquireLock(CoordService& c, const Request& req) {
+asio::awaitable<Response> AcquireLock(CoordBackend& c, const Request& req) {
   AM_TRY(name, NameParam(req.param(0)));
   AM_TRY(body, Body::Parse(req));
   AM_TRY(session, body->String("session", true));
   AM_TRY(mode, body->Mode());
-  AM_TRY(wait, body->WaitMs(c.options().max_wait));
+  AM_TRY(wait, body->WaitMs(c.max_wait()));
   AM_TRY(done, body->Finish());
   auto r = co_await c.AcquireLock(*name, *session, *mode, *wait);
   co_return Answer(r);
 }
 
-asio::awaitable<Response> ReleaseOrRenewLock(CoordService& c, const Request& req, bool renew) {
+asio::awaitable<Response> ReleaseOrRenewLock(CoordBackend& c, const Request& req, bool renew) {
   AM_TRY(name, NameParam(req.param(0)));
   AM_TRY(body, Body::Parse(req));
   AM_TRY(session, body->String("session", true));
@@ -276,12 +276,12 @@ asio::awaitable<Response> ReleaseOrRenewLock(CoordService& c, const Request& req
   co_return Answer(r);
 }
 
-asio::awaitable<Response> AcquireLockSet(CoordService& c, const Request& req) {
+asio::awaitable<Response> AcquireLockSet(CoordBackend& c, const Request& req) {
   AM_TRY(body, Body::Parse(req));
   AM_TRY(session, body->String("session", true));
   AM_TRY(names, body->Strings("names"));
   AM_TRY(mode, body->Mode());
-  AM_TRY(wait, body->WaitMs(c.options().max_wait));
+  AM_TRY(wait, body->WaitMs(c.max_wait()));
   AM_TRY(done, body->Finish());
   if (names->empty()) {
     co_return ErrorResponse(
@@ -296,7 +296,7 @@ asio::awaitable<Response> AcquireLockSet(CoordService& c, const Request& req) {
   co_return Answer(r);
 }
 
-asio::awaitable<Response> PostBarrier(CoordService& c, const Request& req) {
+asio::awaitable<Response> PostBarrier(CoordBackend& c, const Request& req) {
   AM_TRY(name, NameParam(req.param(0)));
   AM_TRY(body, Body::Parse(req));
   AM_TRY(participants, body->Strings("participants"));
@@ -306,17 +306,17 @@ asio::awaitable<Response> PostBarrier(CoordService& c, const Request& req) {
   co_return Answer(r, 201);
 }
 
-asio::awaitable<Response> Arrive(CoordService& c, const Request& req) {
+asio::awaitable<Response> Arrive(CoordBackend& c, const Request& req) {
   AM_TRY(name, NameParam(req.param(0)));
   AM_TRY(body, Body::Parse(req));
   AM_TRY(participant, body->Id("participant"));
-  AM_TRY(wait, body->WaitMs(c.options().max_wait));
+  AM_TRY(wait, body->WaitMs(c.max_wait()));
   AM_TRY(done, body->Finish());
   auto r = co_await c.Arrive(*name, *participant, *wait);
   co_return Answer(r);
 }
 
-asio::awaitable<Response> PostProposal(CoordService& c, const Request& req) {
+asio::awaitable<Response> PostProposal(CoordBackend& c, const Request& req) {
   AM_TRY(body, Body::Parse(req));
   AM_TRY(kind, body->String("kind", true));
   AM_TRY(subject, body->String("subject", true));
@@ -334,7 +334,7 @@ asio::awaitable<Response> PostProposal(CoordService& c, const Request& req) {
   co_return Answer(r, 201);
 }
 
-asio::awaitable<Response> PostVote(CoordService& c, const Request& req) {
+asio::awaitable<Response> PostVote(CoordBackend& c, const Request& req) {
   std::string id(req.param(0));
   AM_TRY(body, Body::Parse(req));
   AM_TRY(voter, body->Id("voter"));
@@ -359,16 +359,16 @@ asio::awaitable<Response> PostVote(CoordService& c, const Request& req) {
   co_return Answer(r);
 }
 
-// GET of one object by the name in the path; `get` is a CoordService read.
+// GET of one object by the name in the path; `get` is a backend read.
 asio::awaitable<Response> GetByName(const Request& req,
-                                    std::function<CoordService::Reply(const std::string&)> get) {
+                                    std::function<CoordBackend::Reply(const std::string&)> get) {
   AM_TRY(name, NameParam(req.param(0)));
   auto r = co_await get(*name);
   co_return Answer(r);
 }
 
 asio::awaitable<Response> GetById(const Request& req,
-                                  std::function<CoordService::Reply(const std::string&)> get) {
+                                  std::function<CoordBackend::Reply(const std::string&)> get) {
   const std::string id(req.param(0));
   auto r = co_await get(id);
   co_return Answer(r);
@@ -379,7 +379,7 @@ asio::awaitable<Response> GetById(const Request& req,
 // GET /v1/elections/{name}/watch: Server-Sent Events, one "leader" event with the
 // election's state now and after every change, and a comment every 15 s so that a gone
 // client is noticed.
-asio::awaitable<void> WatchElection(CoordService& c, const Request& req, ResponseStream& stream) {
+asio::awaitable<void> WatchElection(CoordBackend& c, const Request& req, ResponseStream& stream) {
   auto name = NameParam(req.param(0));
   if (!name) {
     co_await stream.Send("event: error\ndata: " + ErrorBody(name.error()) + "\n\n");
@@ -398,7 +398,8 @@ asio::awaitable<void> WatchElection(CoordService& c, const Request& req, Respons
     stream.Wake();
   };
   auto watch = c.WatchElection(*name, push);
-  auto now = c.PeekElection(*name);
+  const std::string& election = *name;
+  auto now = co_await c.GetElection(election);
   push(now ? *now : json::object{{"name", *name}, {"leader", nullptr}});
   for (;;) {
     std::vector<std::string> events;
@@ -433,7 +434,7 @@ asio::awaitable<void> WatchElection(CoordService& c, const Request& req, Respons
 
 }  // namespace
 
-void AddCoordRoutes(Router& router, CoordService& c) {
+void AddCoordRoutes(Router& router, CoordBackend& c) {
   router.AddAsync(Method::kPost, "/v1/sessions",
                   [&c](const Request& r) { return PostSession(c, r); });
   router.AddAsync(Method::kPut, "/v1/sessions/{id}/renew",

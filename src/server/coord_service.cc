@@ -44,6 +44,22 @@ struct CoordService::Pending {
   std::function<void(core::Status)> on_commit;  // the awaiting coroutine's handler
 };
 
+// A subscriber to one election's leadership changes, registered in watches_.
+class CoordService::Watch final : public CoordBackend::Subscription {
+ public:
+  Watch(CoordService& service, std::string name,
+        std::function<void(const boost::json::object&)> on_change);
+  ~Watch() override;
+  Watch(const Watch&) = delete;
+  Watch& operator=(const Watch&) = delete;
+
+ private:
+  friend class CoordService;
+  CoordService& service_;
+  std::string name_;
+  std::function<void(const boost::json::object&)> on_change_;
+};
+
 CoordService::Watch::Watch(CoordService& service, std::string name,
                            std::function<void(const boost::json::object&)> on_change)
     : service_(service), name_(std::move(name)), on_change_(std::move(on_change)) {}
@@ -57,6 +73,14 @@ CoordService::Watch::~Watch() {
       break;
     }
   }
+}
+
+std::unique_ptr<CoordBackend::Subscription> CoordService::WatchElection(
+    std::string name, std::function<void(const boost::json::object&)> on_change) {
+  auto watch = std::make_unique<Watch>(*this, name, std::move(on_change));
+  std::lock_guard lock(mu_);
+  watches_.emplace(std::move(name), watch.get());
+  return watch;
 }
 
 struct CoordService::Ticker {
@@ -90,10 +114,6 @@ auto CoordService::AwaitCommit(std::shared_ptr<Pending> pending) {
         }
       },
       asio::use_awaitable);
-}
-
-std::string CoordinatorElection(std::string_view domain) {
-  return "coordinator/" + std::string(domain);
 }
 
 CoordService::CoordService(CoordServiceOptions options, coord::CoordStore& store,

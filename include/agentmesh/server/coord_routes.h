@@ -1,10 +1,10 @@
 // The coordination API: sessions, elections, coordinators, locks, lock sets, barriers
 // and quorum proposals under /v1 (specified in src/server/README.md). Names in paths
 // may contain '/' written as %2F (coordinator%2Fglobal). Handlers are thread-safe; the
-// service must outlive the router.
+// backend must outlive the router.
 #pragma once
 
-#include "agentmesh/server/coord_service.h"
+#include "agentmesh/server/coord_backend.h"
 #include "agentmesh/server/router.h"
 
 namespace agentmesh::server {
@@ -15,6 +15,6 @@ namespace agentmesh::server {
 // GET /v1/locks/{name}, POST /v1/lock-sets/acquire; POST /v1/barriers/{name} and
 // /v1/barriers/{name}/arrive, GET /v1/barriers/{name}; POST /v1/proposals,
 // POST /v1/proposals/{id}/votes (X-Agent-ID must name the voter), GET /v1/proposals/{id}.
-void AddCoordRoutes(Router& router, CoordService& coord);
+void AddCoordRoutes(Router& router, CoordBackend& coord);
 
 }  // namespace agentmesh::server

@@ -27,15 +27,9 @@
 #include "agentmesh/core/clock.h"
 #include "agentmesh/core/event.h"
 #include "agentmesh/core/status.h"
+#include "agentmesh/server/coord_backend.h"
 
 namespace agentmesh::server {
-
-// Who may hold which coordinator role (rules 1.3): the domain of each phase-1 agent, and
-// the agent that holds the global role.
-struct CoordinatorRoles {
-  std::unordered_map<std::string, std::string> phase1_domain;  // agent -> domain
-  std::string global_agent = "ai-agent-orchestrator";
-};
 
 struct CoordServiceOptions {
   coord::CoordinatorOptions core;
@@ -44,21 +38,11 @@ struct CoordServiceOptions {
   CoordinatorRoles roles;
 };
 
-// The election name of a domain's coordinator role, and of the global one.
-std::string CoordinatorElection(std::string_view domain);
-inline constexpr std::string_view kGlobalCoordinatorElection = "coordinator/global";
-
-class CoordService {
+class CoordService final : public CoordBackend {
  public:
-  // Coroutines take their arguments by reference (they must outlive the call) and are
-  // called with named objects, never temporaries: g++ 12 destroys temporaries of class
-  // type in a co_await expression twice.
-  using Reply = boost::asio::awaitable<core::Result<boost::json::object>>;
-  using Json = core::Result<boost::json::object>;
-
   CoordService(CoordServiceOptions options, coord::CoordStore& store, core::Clock& clock,
                core::EventSink* events);
-  ~CoordService();
+  ~CoordService() override;
   CoordService(const CoordService&) = delete;
   CoordService& operator=(const CoordService&) = delete;
 
@@ -68,64 +52,48 @@ class CoordService {
   void StartTicker(boost::asio::any_io_executor ex);
   void Stop();
 
-  Reply CreateSession(const std::string& agent, std::optional<core::Duration> ttl);
-  Reply RenewSession(const std::string& id);
-  Reply DestroySession(const std::string& id);
-  Reply GetSession(const std::string& id);
+  Reply CreateSession(const std::string& agent, std::optional<core::Duration> ttl) override;
+  Reply RenewSession(const std::string& id) override;
+  Reply DestroySession(const std::string& id) override;
+  Reply GetSession(const std::string& id) override;
 
   Reply Campaign(const std::string& name, const std::string& session, const std::string& value,
-                 core::Duration wait);
-  Reply Resign(const std::string& name, const std::string& session, const std::string& successor);
-  Reply GetElection(const std::string& name);
+                 core::Duration wait) override;
+  Reply Resign(const std::string& name, const std::string& session,
+               const std::string& successor) override;
+  Reply GetElection(const std::string& name) override;
   // The coordinator roles: each domain's election and the global one, with holders.
-  Reply Coordinators();
+  Reply Coordinators() override;
 
   Reply AcquireLock(const std::string& name, const std::string& session, coord::LockMode mode,
-                    core::Duration wait);
+                    core::Duration wait) override;
   Reply AcquireLockSet(const std::vector<std::string>& names, const std::string& session,
-                       coord::LockMode mode, core::Duration wait);
-  Reply ReleaseLock(const std::string& name, const std::string& session);
-  Reply RenewLock(const std::string& name, const std::string& session);
-  Reply GetLock(const std::string& name);
+                       coord::LockMode mode, core::Duration wait) override;
+  Reply ReleaseLock(const std::string& name, const std::string& session) override;
+  Reply RenewLock(const std::string& name, const std::string& session) override;
+  Reply GetLock(const std::string& name) override;
 
   Reply CreateBarrier(const std::string& name, const std::vector<std::string>& participants,
-                      std::optional<core::Duration> ttl);
-  Reply Arrive(const std::string& name, const std::string& participant, core::Duration wait);
-  Reply GetBarrier(const std::string& name);
+                      std::optional<core::Duration> ttl) override;
+  Reply Arrive(const std::string& name, const std::string& participant,
+               core::Duration wait) override;
+  Reply GetBarrier(const std::string& name) override;
 
   Reply CreateProposal(const std::string& kind, const std::string& subject,
-                       const boost::json::value& payload, core::Duration deadline_in);
-  Reply Vote(const std::string& id, const std::string& voter, bool approve);
-  Reply GetProposal(const std::string& id);
+                       const boost::json::value& payload, core::Duration deadline_in) override;
+  Reply Vote(const std::string& id, const std::string& voter, bool approve) override;
+  Reply GetProposal(const std::string& id) override;
 
-  // Subscribes to leadership changes of election `name`: `on_change` gets the election's
-  // state (as GetElection shows it) after every committed change, on the committing
-  // thread; it must not block or call back into the service. Unsubscribes on destruction.
-  class Watch {
-   public:
-    Watch(CoordService& service, std::string name,
-          std::function<void(const boost::json::object&)> on_change);
-    ~Watch();
-    Watch(const Watch&) = delete;
-    Watch& operator=(const Watch&) = delete;
-
-   private:
-    friend class CoordService;
-    CoordService& service_;
-    std::string name_;
-    std::function<void(const boost::json::object&)> on_change_;
-  };
-  std::unique_ptr<Watch> WatchElection(std::string name,
-                                       std::function<void(const boost::json::object&)> on_change);
-
-  // The election's state now, without waiting for writes in flight (for watch streams).
-  Json PeekElection(const std::string& name);
+  core::Duration max_wait() const override { return options_.max_wait; }
+  std::unique_ptr<Subscription> WatchElection(
+      std::string name, std::function<void(const boost::json::object&)> on_change) override;
 
   const CoordServiceOptions& options() const { return options_; }
 
  private:
   struct Waiter;
   struct Pending;
+  class Watch;
   using Op = std::function<coord::Outcome(coord::Coordinator&, std::uint64_t waiter,
                                           core::TimePoint now, coord::Effects&)>;
 
@@ -143,7 +111,6 @@ class CoordService {
   // Completes with the commit's outcome; the caller then calls Deliver.
   static auto AwaitCommit(std::shared_ptr<Pending> pending);
   void TickOnce();
-  Json CoordinatorsView(const coord::Coordinator& core, core::TimePoint now) const;
 
   const CoordServiceOptions options_;
   coord::CoordStore& store_;
