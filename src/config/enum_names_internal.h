@@ -64,6 +64,12 @@ struct EnumTable<StorageBackend> {
       {StorageBackend::kEmbedded, "embedded"}};
 };
 
+template <>
+struct EnumTable<CoordinationBackend> {
+  static constexpr std::pair<CoordinationBackend, std::string_view> kEntries[] = {
+      {CoordinationBackend::kEmbedded, "embedded"}, {CoordinationBackend::kEtcd, "etcd"}};
+};
+
 // Returns the YAML spelling of `value`.
 template <typename E>
 constexpr std::string_view NameOf(E value) {

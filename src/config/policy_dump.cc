@@ -89,6 +89,7 @@ std::string DumpPolicy(const Policy& policy) {
 
 std::string_view EnumName(ConsistencyLevel value) { return internal::NameOf(value); }
 std::string_view EnumName(StorageBackend value) { return internal::NameOf(value); }
+std::string_view EnumName(CoordinationBackend value) { return internal::NameOf(value); }
 std::string_view EnumName(ConflictStrategy value) { return internal::NameOf(value); }
 std::string_view EnumName(DeliveryGuarantee value) { return internal::NameOf(value); }
 std::string_view EnumName(Backoff value) { return internal::NameOf(value); }

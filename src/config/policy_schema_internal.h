@@ -303,6 +303,12 @@ template <typename V>
 void Visit(StoragePolicy& s, V& v) {
   v.Field("membership", s.membership);
   v.Group("embedded", [&] { v.Field("max_batch", s.embedded_max_batch, Between(1, 100000)); });
+  v.Group("coordination", [&] {
+    v.Field("backend", s.coordination);
+    v.Field("endpoints", s.etcd_endpoints, Text::kHttpUrl);
+    v.Field("prefix", s.etcd_prefix, Text::kPathPrefix);
+    v.Field("request_timeout", s.etcd_request_timeout, Between(1ms, 1h));
+  });
 }
 
 // Visits every section in file order.

@@ -153,13 +153,15 @@ std::optional<std::string> CheckText(std::string_view text, Text rule) {
                  ? std::nullopt
                  : std::optional<std::string>(
                        fmt::format("must be a path starting with '/', got '{}'", text));
+    case Text::kHttpUrl:
     case Text::kHttpUrlOrEmpty:
-      return text.empty() || (text.starts_with("http://") && text.size() > 7 &&
-                              text.find_first_of(" \t\r\n") == std::string_view::npos)
+      return (text.empty() && rule == Text::kHttpUrlOrEmpty) ||
+                     (text.starts_with("http://") && text.size() > 7 &&
+                      text.find_first_of(" \t\r\n") == std::string_view::npos)
                  ? std::nullopt
-                 : std::optional<std::string>(fmt::format(
-                       "must be an http:// URL such as http://127.0.0.1:4318/v1/traces, got '{}'",
-                       text));
+                 : std::optional<std::string>(
+                       fmt::format("must be an http:// URL such as http://127.0.0.1:{}, got '{}'",
+                                   rule == Text::kHttpUrl ? "2379" : "4318/v1/traces", text));
     case Text::kHeaderName:
       return !text.empty() && text.find_first_not_of(
                                   "abcdefghijklmnopqrstuvwxyz"
@@ -170,12 +172,12 @@ std::optional<std::string> CheckText(std::string_view text, Text rule) {
                        fmt::format("must be an HTTP header name, got '{}'", text));
     case Text::kLockName:
       return !text.empty() && text.size() <= 200 &&
-                     text.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
-                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/-") ==
-                         std::string_view::npos
+                     text.find_first_not_of(
+                         "abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/-") == std::string_view::npos
                  ? std::nullopt
-                 : std::optional<std::string>(fmt::format(
-                       "must be 1-200 letters, digits or . _ : / -, got '{}'", text));
+                 : std::optional<std::string>(
+                       fmt::format("must be 1-200 letters, digits or . _ : / -, got '{}'", text));
   }
   return std::nullopt;
 }

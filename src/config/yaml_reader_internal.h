@@ -44,6 +44,7 @@ enum class Text {
   kSemver,
   kPathPrefix,      // starts with '/'
   kHttpUrlOrEmpty,  // http://host:port/path, or empty
+  kHttpUrl,         // http://host:port/path
   kHeaderName,      // an HTTP header name (RFC 9110 token)
   kLockName,        // a lock name or prefix: 1-200 of [A-Za-z0-9._:/-]
 };

@@ -36,6 +36,15 @@ INSTANTIATE_TEST_SUITE_P(
                   "policy.yaml:1:1: storages: unknown key"},
         BadPolicy{"UnknownBackend", "storage:\n  membership: sqlite\n",
                   "policy.yaml:2:15: storage.membership:"},
+        BadPolicy{"UnknownCoordinationBackend", "storage:\n  coordination:\n    backend: zk\n",
+                  "policy.yaml:3:14: storage.coordination.backend:"},
+        BadPolicy{
+            "EtcdEndpointNotAUrl",
+            "storage:\n  coordination:\n    endpoints: [\"127.0.0.1:2379\"]\n",
+            "policy.yaml:3:17: storage.coordination.endpoints[0]: must be an http:// URL such as "
+            "http://127.0.0.1:2379"},
+        BadPolicy{"EtcdPrefixNotAPath", "storage:\n  coordination:\n    prefix: agentmesh\n",
+                  "policy.yaml:3:13: storage.coordination.prefix: must be a path"},
         BadPolicy{"UnknownNestedKey", "cache:\n  l1:\n    capacity: 1MiB\n",
                   "policy.yaml:3:5: cache.l1.capacity: unknown key"},
         BadPolicy{"DuplicateKey", "locks:\n  timeout: 30s\n  timeout: 40s\n",

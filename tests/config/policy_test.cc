@@ -145,6 +145,20 @@ TEST(PolicyTest, AcceptsRatiosDurationFormsAndSizeUnits) {
   EXPECT_EQ(parsed->cache.l2.size_bytes, 1ull << 30);
 }
 
+TEST(PolicyTest, SelectsTheEtcdCoordinationBackend) {
+  core::Result<Policy> parsed = ParsePolicy(
+      "storage:\n  coordination:\n    backend: etcd\n"
+      "    endpoints: [\"http://10.0.0.1:2379\", \"http://10.0.0.2:2379\"]\n"
+      "    prefix: /fleet-a\n",
+      "etcd.yaml");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message();
+  EXPECT_EQ(parsed->storage.coordination, CoordinationBackend::kEtcd);
+  EXPECT_EQ(parsed->storage.etcd_endpoints,
+            (std::vector<std::string>{"http://10.0.0.1:2379", "http://10.0.0.2:2379"}));
+  EXPECT_EQ(parsed->storage.etcd_prefix, "/fleet-a");
+  EXPECT_EQ(parsed->storage.etcd_request_timeout, 5s);
+}
+
 TEST(PolicyTest, MissingFileIsNotFound) {
   core::Result<Policy> parsed = LoadPolicyFile("/nonexistent/agentmesh/policy.yaml");
   ASSERT_FALSE(parsed.has_value());

@@ -249,6 +249,13 @@ struct StoragePolicy {
   StorageBackend membership = StorageBackend::kEmbedded;
   // Most writes the embedded store commits in one transaction (group commit).
   int embedded_max_batch = 1024;
+  // Backend of the coordination primitives (sessions, locks, elections, barriers,
+  // proposals), and for etcd its client URLs, the key prefix everything lives under,
+  // and the bound on one call to it.
+  CoordinationBackend coordination = CoordinationBackend::kEmbedded;
+  std::vector<std::string> etcd_endpoints{"http://127.0.0.1:2379"};
+  std::string etcd_prefix = "/agentmesh";
+  core::Duration etcd_request_timeout = std::chrono::seconds(5);
   friend bool operator==(const StoragePolicy&, const StoragePolicy&) = default;
 };
 

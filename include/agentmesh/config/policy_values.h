@@ -35,9 +35,14 @@ enum class InvalidationStrategy { kTtl, kEvent, kVersion };
 // so far; engines are added here as their adapters land.
 enum class StorageBackend { kEmbedded };
 
+// Which engine holds sessions, locks, elections, barriers and proposals: the embedded
+// store, or etcd (its leases and its lock and election recipes).
+enum class CoordinationBackend { kEmbedded, kEtcd };
+
 // Returns the YAML spelling of `value`, e.g. "at_least_once".
 std::string_view EnumName(ConsistencyLevel value);
 std::string_view EnumName(StorageBackend value);
+std::string_view EnumName(CoordinationBackend value);
 std::string_view EnumName(ConflictStrategy value);
 std::string_view EnumName(DeliveryGuarantee value);
 std::string_view EnumName(Backoff value);
