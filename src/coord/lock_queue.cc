@@ -19,29 +19,7 @@ core::Status LockTable::CheckOrder(const std::string& session,
   if (held == held_.end()) {
     return core::OkStatus();
   }
-  std::optional<int> top;
-  const std::string* top_name = nullptr;
-  for (const auto& name : held->second) {
-    const auto level = LevelOf(name);
-    if (level && (!top || *level > *top)) {
-      top = level;
-      top_name = &name;
-    }
-  }
-  if (!top) {
-    return core::OkStatus();
-  }
-  for (const auto& name : missing) {
-    const auto level = LevelOf(name);
-    if (level && *level < *top) {
-      return core::FailedPrecondition("lock_order_violation",
-                                      "Lock '" + name + "' (level " + std::to_string(*level) +
-                                          ") may not be taken while '" + session + "' holds '" +
-                                          *top_name + "' (level " + std::to_string(*top) +
-                                          "); take lower levels first.");
-    }
-  }
-  return core::OkStatus();
+  return CheckLockOrder(options_.hierarchy, session, held->second, missing);
 }
 
 bool LockTable::Grantable(const Waiter& request, std::uint64_t id, bool queued) const {

@@ -78,15 +78,47 @@ core::Status Validate(const LockOptions& options) {
   return core::OkStatus();
 }
 
-std::optional<int> LockTable::LevelOf(std::string_view name) const {
+std::optional<int> LockLevelOf(const std::vector<LockLevel>& hierarchy, std::string_view name) {
   const LockLevel* best = nullptr;
-  for (const auto& rung : options_.hierarchy) {
+  for (const auto& rung : hierarchy) {
     if (name.starts_with(rung.prefix) &&
         (best == nullptr || rung.prefix.size() > best->prefix.size())) {
       best = &rung;
     }
   }
   return best == nullptr ? std::nullopt : std::optional<int>(best->level);
+}
+
+core::Status CheckLockOrder(const std::vector<LockLevel>& hierarchy, std::string_view session,
+                            const std::set<std::string>& held,
+                            const std::vector<std::string>& missing) {
+  std::optional<int> top;
+  const std::string* top_name = nullptr;
+  for (const auto& name : held) {
+    const auto level = LockLevelOf(hierarchy, name);
+    if (level && (!top || *level > *top)) {
+      top = level;
+      top_name = &name;
+    }
+  }
+  if (!top) {
+    return core::OkStatus();
+  }
+  for (const auto& name : missing) {
+    const auto level = LockLevelOf(hierarchy, name);
+    if (level && *level < *top) {
+      return core::FailedPrecondition(
+          "lock_order_violation", "Lock '" + name + "' (level " + std::to_string(*level) +
+                                      ") may not be taken while '" + std::string(session) +
+                                      "' holds '" + *top_name + "' (level " + std::to_string(*top) +
+                                      "); take lower levels first.");
+    }
+  }
+  return core::OkStatus();
+}
+
+std::optional<int> LockTable::LevelOf(std::string_view name) const {
+  return LockLevelOf(options_.hierarchy, name);
 }
 
 core::Result<boost::json::object> LockTable::Get(std::string_view name, core::TimePoint now) const {

@@ -49,6 +49,17 @@ struct LockLevel {
   int level = 0;
 };
 
+// Returns the level of `name` in `hierarchy` (that of its longest matching prefix), or
+// nullopt when no rung matches.
+std::optional<int> LockLevelOf(const std::vector<LockLevel>& hierarchy, std::string_view name);
+
+// Checks that `session`, holding `held`, may take `missing`: none of them may be below
+// the highest level it holds. Shared by every backend.
+// Errors: kFailedPrecondition "lock_order_violation".
+core::Status CheckLockOrder(const std::vector<LockLevel>& hierarchy, std::string_view session,
+                            const std::set<std::string>& held,
+                            const std::vector<std::string>& missing);
+
 struct LockOptions {
   // Longest a grant lives without a renewal (rules 1.1, 4.3: 60 s).
   std::chrono::milliseconds max_hold{std::chrono::seconds(60)};
