@@ -397,10 +397,7 @@ asio::awaitable<void> WatchElection(CoordBackend& c, const Request& req, Respons
     }
     stream.Wake();
   };
-  auto watch = c.WatchElection(*name, push);
-  const std::string& election = *name;
-  auto now = co_await c.GetElection(election);
-  push(now ? *now : json::object{{"name", *name}, {"leader", nullptr}});
+  auto watch = c.WatchElection(*name, push);  // pushes the state now, then every change
   for (;;) {
     std::vector<std::string> events;
     {

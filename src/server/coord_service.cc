@@ -79,6 +79,9 @@ std::unique_ptr<CoordBackend::Subscription> CoordService::WatchElection(
     std::string name, std::function<void(const boost::json::object&)> on_change) {
   auto watch = std::make_unique<Watch>(*this, name, std::move(on_change));
   std::lock_guard lock(mu_);
+  // Under the lock, so that no change is delivered between this state and the watch.
+  auto state = core_.GetElection(name, clock_.Now());
+  watch->on_change_(state ? *state : boost::json::object{{"name", name}, {"leader", nullptr}});
   watches_.emplace(std::move(name), watch.get());
   return watch;
 }

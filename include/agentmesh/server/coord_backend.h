@@ -101,8 +101,9 @@ class CoordBackend {
     virtual ~Subscription() = default;
   };
   // Subscribes to leadership changes of election `name`: `on_change` gets the election's
-  // state (as GetElection shows it, or {"name","leader":null} when nobody leads) after
-  // every change, from any thread; it must not block or call back into the backend.
+  // state (as GetElection shows it, or {"name","leader":null} when nobody leads) now and
+  // after every change of leader, term or value, in order, from any thread (possibly
+  // before WatchElection returns); it must not block or call back into the backend.
   virtual std::unique_ptr<Subscription> WatchElection(
       std::string name, std::function<void(const boost::json::object&)> on_change) = 0;
 };
