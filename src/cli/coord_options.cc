@@ -42,4 +42,14 @@ server::CoordServiceOptions ToCoordServiceOptions(const config::Policy& policy,
   return o;
 }
 
+server::EtcdCoordOptions ToEtcdCoordOptions(const config::Policy& policy,
+                                            const server::CoordServiceOptions& coord) {
+  server::EtcdCoordOptions o;
+  o.coord = coord;
+  o.etcd.endpoints = policy.storage.etcd_endpoints;
+  o.etcd.request_timeout = policy.storage.etcd_request_timeout;
+  o.prefix = policy.storage.etcd_prefix;
+  return o;
+}
+
 }  // namespace agentmesh::cli

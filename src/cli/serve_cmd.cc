@@ -22,6 +22,7 @@
 #include "agentmesh/observe/metrics.h"
 #include "agentmesh/server/coord_routes.h"
 #include "agentmesh/server/coord_service.h"
+#include "agentmesh/server/etcd_coord_service.h"
 #include "agentmesh/server/gateway.h"
 #include "agentmesh/server/health_checker.h"
 #include "agentmesh/server/http_server.h"
@@ -146,6 +147,14 @@ int RunServe(const ServeFlags& flags) {
   }
   server::CoordServiceOptions coord_options =
       ToCoordServiceOptions(policy, fleet ? &*fleet : nullptr);
+  const bool coord_on_etcd = policy.storage.coordination == config::CoordinationBackend::kEtcd;
+  server::EtcdCoordOptions etcd_options;
+  if (coord_on_etcd) {
+    etcd_options = ToEtcdCoordOptions(policy, coord_options);
+    if (core::Status s = server::Validate(etcd_options); !s.ok()) {
+      return Fail(kExitConfigError, s.message());
+    }
+  }
   if (policy.node.tick_interval <= core::Duration::zero()) {
     return Fail(kExitConfigError, "node.tick_interval must be positive");
   }
@@ -178,9 +187,24 @@ int RunServe(const ServeFlags& flags) {
     return Fail(kExitRuntimeError, "cannot restore registrations: " + s.ToString());
   }
   AddStoreMetrics(registry, *store);
-  server::CoordService coord(std::move(coord_options), store->coord(), clock, &journal);
-  if (core::Status s = coord.Restore(); !s.ok()) {
-    return Fail(kExitRuntimeError, "cannot restore coordination state: " + s.ToString());
+  // Coordination lives in the embedded store or in etcd (storage.coordination).
+  std::unique_ptr<server::CoordService> embedded_coord;
+  std::unique_ptr<server::EtcdCoordService> etcd_coord;
+  server::CoordBackend* coord = nullptr;
+  if (coord_on_etcd) {
+    etcd_coord = std::make_unique<server::EtcdCoordService>(std::move(etcd_options),
+                                                            ioc.get_executor(), clock, &journal);
+    if (core::Status s = etcd_coord->Start(); !s.ok()) {
+      return Fail(kExitRuntimeError, "cannot reach etcd for coordination: " + s.message());
+    }
+    coord = etcd_coord.get();
+  } else {
+    embedded_coord = std::make_unique<server::CoordService>(std::move(coord_options),
+                                                            store->coord(), clock, &journal);
+    if (core::Status s = embedded_coord->Restore(); !s.ok()) {
+      return Fail(kExitRuntimeError, "cannot restore coordination state: " + s.ToString());
+    }
+    coord = embedded_coord.get();
   }
   server::Router router;
   server::AddAgentRoutes(router, membership);
@@ -200,7 +224,7 @@ int RunServe(const ServeFlags& flags) {
                           exporter.get(), &journal);
   server::AddGatewayRoutes(router, gateway);
   server::AddTraceRoutes(router, traces);
-  server::AddCoordRoutes(router, coord);
+  server::AddCoordRoutes(router, *coord);
   server::HttpServer server(http, ioc, router, clock, registry);
   server.SetGateway(&gateway);
   if (core::Status s = server.Start(); !s.ok()) {
@@ -213,7 +237,9 @@ int RunServe(const ServeFlags& flags) {
   auto work = boost::asio::make_work_guard(ioc);
   std::thread control([&ioc] { ioc.run(); });
   membership.StartTicker(ioc.get_executor(), policy.node.tick_interval);
-  coord.StartTicker(ioc.get_executor());
+  if (embedded_coord) {
+    embedded_coord->StartTicker(ioc.get_executor());
+  }
   server::HealthChecker checker(checks, membership, ioc.get_executor());
   checker.Start();
 
@@ -229,7 +255,12 @@ int RunServe(const ServeFlags& flags) {
   core::log::Info("shutting down", {{"signal", signo}});
   checker.Stop();
   membership.StopTicker();
-  coord.Stop();
+  if (embedded_coord) {
+    embedded_coord->Stop();
+  }
+  if (etcd_coord) {
+    etcd_coord->Stop();
+  }
   server.Stop();
   store->Flush();
   work.reset();
