@@ -3,6 +3,7 @@
 // bench/compare/failover.
 //
 //   agentmesh_failover_bench --node-binary build/agentmesh [--ttl 30s] [--election NAME]
+//                            [--node-config POLICY]   (e.g. coordination on etcd)
 //
 // Starts a node in a temp dir, runs a leader in a child process (this binary with
 // --leader: an SDK session with TTL --ttl renewed every TTL/3, and a campaign loop),
@@ -57,6 +58,7 @@ struct Args {
   std::string election = "bench/failover";
   bool leader = false;
   std::string url;  // leader mode: the node
+  std::string node_config;  // policy file for the node, e.g. one selecting etcd
 };
 
 long long Millis(Duration d) {
@@ -79,6 +81,8 @@ std::optional<Args> ParseArgs(int argc, char** argv) {
       args.node_binary = value;
     } else if (flag == "--election") {
       args.election = value;
+    } else if (flag == "--node-config") {
+      args.node_config = value;
     } else if (flag == "--url") {
       args.url = value;
     } else if (flag == "--ttl") {
@@ -189,10 +193,13 @@ bool WaitCandidateQueued(const std::string& url, const std::string& election) {
 int RunBench(const Args& args) {
   agentmesh::testing::TempDir dir;
   agentmesh::testing::NodeProcess node;
-  const std::string started = node.Start(
-      args.node_binary,
-      {"serve", "--listen", "127.0.0.1:0", "--data-dir", dir.Sub("data"), "--log-level", "warn"},
-      dir.Sub("node.log"));
+  std::vector<std::string> serve = {"serve",           "--listen",    "127.0.0.1:0", "--data-dir",
+                                    dir.Sub("data"), "--log-level", "warn"};
+  if (!args.node_config.empty()) {
+    serve.push_back("--config");
+    serve.push_back(args.node_config);
+  }
+  const std::string started = node.Start(args.node_binary, serve, dir.Sub("node.log"));
   if (!started.empty()) {
     std::fprintf(stderr, "failover_bench: node: %s\n", started.c_str());
     return 2;
@@ -260,7 +267,7 @@ int main(int argc, char** argv) {
   const std::optional<Args> args = ParseArgs(argc, argv);
   if (!args || (args->leader && args->url.empty())) {
     std::fprintf(stderr,
-                 "usage: %s --node-binary PATH [--ttl 30s] [--election NAME]\n"
+                 "usage: %s --node-binary PATH [--ttl 30s] [--election NAME] [--node-config FILE]\n"
                  "       %s --leader --url URL [--ttl 30s] [--election NAME]\n",
                  argv[0], argv[0]);
     return 2;
