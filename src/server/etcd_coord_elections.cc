@@ -52,7 +52,7 @@ EtcdCoordService::Reply EtcdCoordService::Campaign(const std::string& name,
     co_return core::Err(std::move(s));
   }
   const core::TimePoint deadline = clock_.Now() + std::min(wait, options_.coord.max_wait);
-  auto info = co_await LoadSession(session);
+  auto info = co_await KnownSession(session);
   if (!info) {
     co_return core::Err(info.error());
   }

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
@@ -61,7 +62,10 @@ struct EtcdCoordService::Shared {
   std::mutex mu;
   std::multimap<std::string, std::shared_ptr<Waiter>> waiters;  // dir -> waiter
   std::multimap<std::string, Watch*> watches;                   // election -> watch
-  std::set<std::int64_t> revoked;           // leases this node revoked (already reported)
+  std::set<std::int64_t> revoked;  // leases this node revoked (already reported)
+  // Sessions seen alive, by lease: who they belong to never changes. Writes that rely on
+  // a session being alive check it in their own transaction; the watch drops ended ones.
+  std::unordered_map<std::int64_t, SessionInfo> sessions;
   std::shared_ptr<etcd::EtcdWatch> stream;  // the open watch stream, if any
   std::shared_ptr<boost::asio::steady_timer> tick_timer;
   bool stopped = false;

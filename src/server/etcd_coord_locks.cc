@@ -60,7 +60,7 @@ EtcdCoordService::Reply EtcdCoordService::AcquireLock(const std::string& name,
     co_return core::Err(std::move(s));
   }
   const core::TimePoint deadline = clock_.Now() + std::min(wait, options_.coord.max_wait);
-  auto info = co_await LoadSession(session);
+  auto info = co_await KnownSession(session);
   if (!info) {
     co_return core::Err(info.error());
   }
@@ -117,12 +117,29 @@ asio::awaitable<CoordBackend::Json> EtcdCoordService::AcquireOne(const std::stri
   LockValue mine;
   mine.mode = mode;
   mine.agent = session.agent;
-  // concurrency.Mutex's first step: create the key unless the session has one already.
+  // Optimistically granted: when nothing older conflicts, the one write that creates
+  // the key is the grant (the common, uncontended case).
+  LockValue optimistic = mine;
+  optimistic.granted = true;
+  optimistic.hold_until_ms = WallMs(clock_) + options_.coord.core.locks.max_hold.count();
+  auto waiter = AddWaiter(dir, co_await asio::this_coro::executor);
+  struct Unregister {
+    EtcdCoordService* self;
+    std::shared_ptr<Waiter> waiter;
+    ~Unregister() { self->RemoveWaiter(waiter); }
+  } unregister{this, waiter};
+  // concurrency.Mutex's first step: create the key unless the session has one already,
+  // while the session lives; read the queue in the same revision.
+  const std::string session_key = Key("sessions", hex);
   etcd::TxnRequest create;
   create.compare.push_back(
       {key, etcd::Compare::Target::kCreateRevision, etcd::Compare::Result::kEqual, 0, ""});
-  create.success.push_back(etcd::Op::Put(key, EncodeLockValue(mine), session.lease));
+  create.compare.push_back(
+      {session_key, etcd::Compare::Target::kVersion, etcd::Compare::Result::kGreater, 0, ""});
+  create.success.push_back(etcd::Op::Put(key, EncodeLockValue(optimistic), session.lease));
+  create.success.push_back(etcd::Op::Get(dir, etcd::PrefixEnd(dir)));
   create.failure.push_back(etcd::Op::Get(key));
+  create.failure.push_back(etcd::Op::Get(session_key));
   auto made = co_await client_.Txn(create);
   if (!made) {
     if (etcd_coord::IsLeaseGone(made.error())) {
@@ -131,22 +148,53 @@ asio::awaitable<CoordBackend::Json> EtcdCoordService::AcquireOne(const std::stri
     co_return core::Err(made.error());
   }
   *created = made->succeeded;
-  if (!made->succeeded && !made->responses.empty() && !made->responses[0].kvs.empty()) {
-    const LockValue held = ParseLockValue(made->responses[0].kvs[0].value);
-    if (held.granted && held.mode != mode) {
-      co_return core::Err(core::InvalidArgument(
-          "invalid_argument", "Session '" + hex + "' holds lock '" + name + "' in " +
-                                  std::string(coord::LockModeName(held.mode)) +
-                                  " mode; release it before asking for " +
-                                  std::string(coord::LockModeName(mode)) + " mode."));
+  if (!made->succeeded) {
+    if (made->responses.size() < 2 || made->responses[1].kvs.empty()) {
+      co_return core::Err(etcd_coord::UnknownSession(hex));
+    }
+    if (!made->responses[0].kvs.empty()) {
+      const LockValue held = ParseLockValue(made->responses[0].kvs[0].value);
+      if (held.granted && held.mode != mode) {
+        co_return core::Err(core::InvalidArgument(
+            "invalid_argument", "Session '" + hex + "' holds lock '" + name + "' in " +
+                                    std::string(coord::LockModeName(held.mode)) +
+                                    " mode; release it before asking for " +
+                                    std::string(coord::LockModeName(mode)) + " mode."));
+      }
+    }
+  } else {
+    const std::int64_t token = made->revision;
+    const bool blocked =
+        made->responses.size() < 2 ||
+        std::any_of(made->responses[1].kvs.begin(), made->responses[1].kvs.end(),
+                    [&](const etcd::KeyValue& kv) {
+                      return kv.create_revision < token &&
+                             etcd_coord::ParseLeaseHex(kv.key.substr(dir.size())) &&
+                             (mode == coord::LockMode::kExclusive ||
+                              ParseLockValue(kv.value).mode == coord::LockMode::kExclusive);
+                    });
+    if (!blocked) {
+      Emit("lock.acquired", {{"name", name},
+                             {"session", hex},
+                             {"agent", session.agent},
+                             {"mode", coord::LockModeName(mode)},
+                             {"token", token}});
+      co_return json::object{{"name", name},
+                             {"token", token},
+                             {"mode", coord::LockModeName(mode)},
+                             {"session", hex},
+                             {"expires_in_ms", options_.coord.core.locks.max_hold.count()}};
+    }
+    // Queued after all: say so, and wait.
+    etcd::TxnRequest queue;
+    queue.compare.push_back(
+        {key, etcd::Compare::Target::kCreateRevision, etcd::Compare::Result::kEqual, token, ""});
+    queue.success.push_back(etcd::Op::Put(key, EncodeLockValue(mine), session.lease));
+    auto queued = co_await client_.Txn(queue);
+    if (!queued) {
+      co_return core::Err(queued.error());
     }
   }
-  auto waiter = AddWaiter(dir, co_await asio::this_coro::executor);
-  struct Unregister {
-    EtcdCoordService* self;
-    std::shared_ptr<Waiter> waiter;
-    ~Unregister() { self->RemoveWaiter(waiter); }
-  } unregister{this, waiter};
   for (;;) {
     auto queue = co_await LoadQueue(dir);
     if (!queue) {
@@ -241,7 +289,7 @@ EtcdCoordService::Reply EtcdCoordService::AcquireLockSet(const std::vector<std::
     }
   }
   const core::TimePoint deadline = clock_.Now() + std::min(wait, options_.coord.max_wait);
-  auto info = co_await LoadSession(session);
+  auto info = co_await KnownSession(session);
   if (!info) {
     co_return core::Err(info.error());
   }

@@ -259,7 +259,28 @@ asio::awaitable<core::Result<EtcdCoordService::SessionInfo>> EtcdCoordService::L
       info.ttl = std::string(t->as_string());
     }
   }
+  Remember(info);
   co_return info;
+}
+
+void EtcdCoordService::Remember(const SessionInfo& info) {
+  constexpr std::size_t kMaxCached = 65536;
+  std::lock_guard lock(shared_->mu);
+  if (shared_->sessions.size() >= kMaxCached) {
+    shared_->sessions.clear();
+  }
+  shared_->sessions.insert_or_assign(info.lease, info);
+}
+
+asio::awaitable<core::Result<EtcdCoordService::SessionInfo>> EtcdCoordService::KnownSession(
+    const std::string& id) {
+  if (const auto lease = ParseLeaseHex(id)) {
+    std::lock_guard lock(shared_->mu);
+    if (auto it = shared_->sessions.find(*lease); it != shared_->sessions.end()) {
+      co_return it->second;
+    }
+  }
+  co_return co_await LoadSession(id);
 }
 
 asio::awaitable<core::Result<std::vector<EtcdCoordService::Entry>>> EtcdCoordService::LoadQueue(
@@ -314,6 +335,7 @@ EtcdCoordService::Reply EtcdCoordService::CreateSession(const std::string& agent
     co_await client_.LeaseRevoke(lease->id);
     co_return core::Err(put.error());
   }
+  Remember(SessionInfo{lease->id, agent, ttl_text});
   Emit("session.created", {{"session", id}, {"agent", agent}, {"ttl", ttl_text}});
   co_return json::object{{"id", id}, {"agent", agent}, {"ttl", ttl_text}};
 }
@@ -342,6 +364,7 @@ EtcdCoordService::Reply EtcdCoordService::DestroySession(const std::string& id) 
   {
     std::lock_guard lock(shared_->mu);
     shared_->revoked.insert(info->lease);
+    shared_->sessions.erase(info->lease);
   }
   // Revoking deletes every key of the lease at once: the session, its locks and its
   // candidacies; waiters on them wake up through the watch.

@@ -139,6 +139,9 @@ void EtcdCoordService::Dispatch(const std::vector<etcd::WatchEvent>& events,
       if (key.starts_with(sessions)) {
         const std::string id = key.substr(sessions.size());
         const auto lease = etcd_coord::ParseLeaseHex(id);
+        if (lease) {
+          shared_->sessions.erase(*lease);
+        }
         if (lease && shared_->revoked.erase(*lease) == 0) {
           ended[e.kv.mod_revision].insert(id);
           reports.push_back({{"type", "session.expired"}, {"session", id}});

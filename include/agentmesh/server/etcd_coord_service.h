@@ -133,6 +133,10 @@ class EtcdCoordService final : public CoordBackend {
 
   // Sessions and keys (etcd_coord_service.cc).
   boost::asio::awaitable<core::Result<SessionInfo>> LoadSession(const std::string& id);
+  // The session from the cache when this node saw it alive, else LoadSession. For writes
+  // whose transaction checks that the session still lives.
+  boost::asio::awaitable<core::Result<SessionInfo>> KnownSession(const std::string& id);
+  void Remember(const SessionInfo& info);
   boost::asio::awaitable<core::Result<std::vector<Entry>>> LoadQueue(const std::string& dir);
   std::string Key(std::string_view kind, std::string_view name) const;
 
