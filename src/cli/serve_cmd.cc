@@ -262,6 +262,9 @@ int RunServe(const ServeFlags& flags) {
     etcd_coord->Stop();
   }
   server.Stop();
+  if (etcd_coord) {
+    etcd_coord->CloseConnections();  // they live on the server's IO contexts
+  }
   store->Flush();
   work.reset();
   ioc.stop();

@@ -2,6 +2,9 @@
 
 #include <utility>
 
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
@@ -127,27 +130,38 @@ core::Result<TxnResult> DecodeTxn(const json::object& answer, std::int64_t) {
 EtcdClient::Pool::Pool(asio::any_io_executor e, const EtcdClientOptions& options)
     : ex(std::move(e)),
       endpoints(std::make_shared<internal::Endpoints>(options)),
-      idle(endpoints->list.size()),
       timeout(options.request_timeout),
       max_idle(options.max_idle_connections) {}
 
-std::unique_ptr<client::HttpConnection> EtcdClient::Pool::Take(std::size_t i) {
+namespace {
+
+const void* ContextOf(const asio::any_io_executor& ex) {
+  return &asio::query(ex, asio::execution::context);
+}
+
+}  // namespace
+
+std::unique_ptr<client::HttpConnection> EtcdClient::Pool::Take(
+    std::size_t i, const asio::any_io_executor& caller) {
   {
     std::lock_guard lock(mu);
-    if (!idle[i].empty()) {
-      std::unique_ptr<client::HttpConnection> conn = std::move(idle[i].back());
-      idle[i].pop_back();
+    auto& list = idle[{i, ContextOf(caller)}];
+    if (!list.empty()) {
+      std::unique_ptr<client::HttpConnection> conn = std::move(list.back());
+      list.pop_back();
       return conn;
     }
   }
   const internal::Endpoint& endpoint = endpoints->list[i];
-  return std::make_unique<client::HttpConnection>(ex, endpoint.host, endpoint.port);
+  return std::make_unique<client::HttpConnection>(caller, endpoint.host, endpoint.port);
 }
 
-void EtcdClient::Pool::Give(std::size_t i, std::unique_ptr<client::HttpConnection> conn) {
+void EtcdClient::Pool::Give(std::size_t i, const asio::any_io_executor& caller,
+                            std::unique_ptr<client::HttpConnection> conn) {
   std::lock_guard lock(mu);
-  if (idle[i].size() < max_idle) {
-    idle[i].push_back(std::move(conn));
+  auto& list = idle[{i, ContextOf(caller)}];
+  if (list.size() < max_idle) {
+    list.push_back(std::move(conn));
   }
 }
 
@@ -157,6 +171,7 @@ asio::awaitable<core::Result<json::object>> EtcdClient::Pool::Post(const char* p
     co_return core::Err(endpoints->invalid);
   }
   const core::TimePoint deadline = core::SystemClock::Instance().Now() + timeout;
+  const asio::any_io_executor caller = co_await asio::this_coro::executor;
   const std::size_t n = endpoints->list.size();
   const std::size_t first = endpoints->preferred.load();
   core::Status last = core::DeadlineExceeded(
@@ -170,7 +185,7 @@ asio::awaitable<core::Result<json::object>> EtcdClient::Pool::Post(const char* p
                               core::FormatDuration(timeout) + "; last error: " + last.message()));
     }
     const std::string& url = endpoints->list[i].url;
-    std::unique_ptr<client::HttpConnection> conn = Take(i);
+    std::unique_ptr<client::HttpConnection> conn = Take(i, caller);
     client::HttpRequest request("POST", path, body);
     auto answer = co_await conn->Send(std::move(request), left);
     if (!answer) {
@@ -187,7 +202,7 @@ asio::awaitable<core::Result<json::object>> EtcdClient::Pool::Post(const char* p
       continue;
     }
     auto parsed = internal::ParseAnswer(answer->status, answer->body);
-    Give(i, std::move(conn));
+    Give(i, caller, std::move(conn));
     if (!parsed && parsed.error().code() == core::StatusCode::kUnavailable) {
       // The member answered but cannot serve (no leader): another member may.
       last = parsed.error();
@@ -203,6 +218,11 @@ EtcdClient::EtcdClient(asio::any_io_executor ex, EtcdClientOptions options)
     : options_(std::move(options)), pool_(std::make_unique<Pool>(std::move(ex), options_)) {}
 
 EtcdClient::~EtcdClient() = default;
+
+void EtcdClient::CloseIdle() {
+  std::lock_guard lock(pool_->mu);
+  pool_->idle.clear();
+}
 
 // Every public call encodes its request before it returns the awaitable, and the
 // awaitable owns everything it uses: a caller may pass temporaries and start the call

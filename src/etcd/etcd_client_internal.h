@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -46,10 +47,13 @@ struct Endpoints {
 struct EtcdClient::Pool {
   Pool(boost::asio::any_io_executor e, const EtcdClientOptions& options);
 
-  // Returns an idle connection to endpoint `i`, or a new one.
-  std::unique_ptr<client::HttpConnection> Take(std::size_t i);
-  // Keeps `conn` for reuse unless max_idle connections to `i` are idle already.
-  void Give(std::size_t i, std::unique_ptr<client::HttpConnection> conn);
+  // Returns an idle connection to endpoint `i` that lives on `caller`'s execution
+  // context, or a new one there: a call's IO stays on the thread that made it.
+  std::unique_ptr<client::HttpConnection> Take(std::size_t i,
+                                               const boost::asio::any_io_executor& caller);
+  // Keeps `conn` for reuse unless max_idle connections to `i` are idle there already.
+  void Give(std::size_t i, const boost::asio::any_io_executor& caller,
+            std::unique_ptr<client::HttpConnection> conn);
   // POSTs `body` (JSON) to `path` (a string literal), starting at the endpoint that
   // answered last and moving on when one is unreachable, all within one
   // request_timeout; returns the answer's message.
@@ -59,7 +63,10 @@ struct EtcdClient::Pool {
   boost::asio::any_io_executor ex;
   std::shared_ptr<internal::Endpoints> endpoints;
   std::mutex mu;
-  std::vector<std::vector<std::unique_ptr<client::HttpConnection>>> idle;  // per endpoint
+  // Idle connections by endpoint and by the execution context they live on.
+  std::map<std::pair<std::size_t, const void*>,
+           std::vector<std::unique_ptr<client::HttpConnection>>>
+      idle;
   core::Duration timeout;
   std::size_t max_idle;
 };

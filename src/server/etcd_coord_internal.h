@@ -66,6 +66,9 @@ struct EtcdCoordService::Shared {
   // Sessions seen alive, by lease: who they belong to never changes. Writes that rely on
   // a session being alive check it in their own transaction; the watch drops ended ones.
   std::unordered_map<std::int64_t, SessionInfo> sessions;
+  // Lock keys this node granted or renewed, as written: a release from this node then
+  // needs one compare-and-delete instead of a read first.
+  std::unordered_map<std::string, etcd::KeyValue> grants;
   std::shared_ptr<etcd::EtcdWatch> stream;  // the open watch stream, if any
   std::shared_ptr<boost::asio::steady_timer> tick_timer;
   bool stopped = false;

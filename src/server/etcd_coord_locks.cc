@@ -174,6 +174,8 @@ asio::awaitable<CoordBackend::Json> EtcdCoordService::AcquireOne(const std::stri
                               ParseLockValue(kv.value).mode == coord::LockMode::kExclusive);
                     });
     if (!blocked) {
+      NoteGrant(key,
+                etcd::KeyValue{key, EncodeLockValue(optimistic), token, token, 1, session.lease});
       Emit("lock.acquired", {{"name", name},
                              {"session", hex},
                              {"agent", session.agent},
@@ -241,6 +243,8 @@ asio::awaitable<CoordBackend::Json> EtcdCoordService::AcquireOne(const std::stri
       if (!done->succeeded) {
         continue;  // the key went in between; the next read says why
       }
+      NoteGrant(key, etcd::KeyValue{key, EncodeLockValue(granted), token, done->revision, 0,
+                                    session.lease});
       Emit("lock.acquired", {{"name", name},
                              {"session", hex},
                              {"agent", session.agent},
@@ -350,16 +354,25 @@ EtcdCoordService::Reply EtcdCoordService::ReleaseLock(const std::string& name,
     co_return core::Err(NotHolder(name, session));
   }
   const std::string key = LockKey(name, session);
-  etcd::RangeRequest req;
-  req.key = key;
-  auto r = co_await client_.Range(req);
-  if (!r) {
-    co_return core::Err(r.error());
+  etcd::KeyValue kv;
+  {
+    std::lock_guard lock(shared_->mu);
+    if (auto it = shared_->grants.find(key); it != shared_->grants.end()) {
+      kv = it->second;
+    }
   }
-  if (r->kvs.empty() || !ParseLockValue(r->kvs[0].value).granted) {
-    co_return core::Err(NotHolder(name, session));
+  if (kv.mod_revision == 0) {
+    etcd::RangeRequest req;
+    req.key = key;
+    auto r = co_await client_.Range(req);
+    if (!r) {
+      co_return core::Err(r.error());
+    }
+    if (r->kvs.empty() || !ParseLockValue(r->kvs[0].value).granted) {
+      co_return core::Err(NotHolder(name, session));
+    }
+    kv = r->kvs[0];
   }
-  const etcd::KeyValue kv = r->kvs[0];
   etcd::TxnRequest release;
   release.compare.push_back({key, etcd::Compare::Target::kModRevision,
                              etcd::Compare::Result::kEqual, kv.mod_revision, ""});
@@ -368,8 +381,21 @@ EtcdCoordService::Reply EtcdCoordService::ReleaseLock(const std::string& name,
   if (!done) {
     co_return core::Err(done.error());
   }
+  NoteGrant(key, etcd::KeyValue{});
   if (!done->succeeded) {
-    co_return core::Err(NotHolder(name, session));  // taken back or released meanwhile
+    // Changed since this node wrote it (renewed elsewhere, taken back, released):
+    // what it is now decides.
+    etcd::RangeRequest req;
+    req.key = key;
+    auto r = co_await client_.Range(req);
+    if (!r) {
+      co_return core::Err(r.error());
+    }
+    if (r->kvs.empty() || !ParseLockValue(r->kvs[0].value).granted ||
+        r->kvs[0].mod_revision == kv.mod_revision) {
+      co_return core::Err(NotHolder(name, session));
+    }
+    co_return co_await ReleaseLock(name, session);
   }
   const LockValue v = ParseLockValue(kv.value);
   Emit("lock.released", {{"name", name},
@@ -423,6 +449,8 @@ EtcdCoordService::Reply EtcdCoordService::RenewLock(const std::string& name,
   if (!done->succeeded) {
     co_return core::Err(NotHolder(name, session));
   }
+  NoteGrant(key, etcd::KeyValue{key, EncodeLockValue(v), kv.create_revision, done->revision, 0,
+                                kv.lease});
   co_return json::object{{"name", name},
                          {"token", kv.create_revision},
                          {"mode", coord::LockModeName(v.mode)},

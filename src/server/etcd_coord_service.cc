@@ -272,6 +272,19 @@ void EtcdCoordService::Remember(const SessionInfo& info) {
   shared_->sessions.insert_or_assign(info.lease, info);
 }
 
+void EtcdCoordService::NoteGrant(const std::string& key, etcd::KeyValue kv) {
+  constexpr std::size_t kMaxNoted = 65536;
+  std::lock_guard lock(shared_->mu);
+  if (kv.mod_revision == 0) {
+    shared_->grants.erase(key);
+    return;
+  }
+  if (shared_->grants.size() >= kMaxNoted) {
+    shared_->grants.clear();
+  }
+  shared_->grants.insert_or_assign(key, std::move(kv));
+}
+
 asio::awaitable<core::Result<EtcdCoordService::SessionInfo>> EtcdCoordService::KnownSession(
     const std::string& id) {
   if (const auto lease = ParseLeaseHex(id)) {

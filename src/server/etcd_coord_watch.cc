@@ -136,6 +136,7 @@ void EtcdCoordService::Dispatch(const std::vector<etcd::WatchEvent>& events,
       if (e.type != etcd::WatchEvent::Type::kDelete) {
         continue;
       }
+      shared_->grants.erase(key);
       if (key.starts_with(sessions)) {
         const std::string id = key.substr(sessions.size());
         const auto lease = etcd_coord::ParseLeaseHex(id);

@@ -74,8 +74,8 @@ struct Op {
   enum class Kind { kRange, kPut, kDelete };
   Kind kind = Kind::kRange;
   std::string key;
-  std::string range_end;  // kRange and kDelete
-  std::string value;      // kPut
+  std::string range_end;   // kRange and kDelete
+  std::string value;       // kPut
   std::int64_t lease = 0;  // kPut
   static Op Get(std::string key, std::string range_end = {});
   static Op Put(std::string key, std::string value, std::int64_t lease = 0);
@@ -139,12 +139,18 @@ class EtcdClient {
   // Key-value.
   Call<RangeResult> Range(const RangeRequest& request);
   Call<std::int64_t> Put(const std::string& key, const std::string& value,
-                         std::int64_t lease = 0);                   // -> revision
-  Call<std::int64_t> Delete(const std::string& key, const std::string& range_end = {});  // -> deleted
+                         std::int64_t lease = 0);  // -> revision
+  Call<std::int64_t> Delete(const std::string& key,
+                            const std::string& range_end = {});  // -> deleted
   Call<TxnResult> Txn(const TxnRequest& request);
 
   // The revision of the store now (a cheap range).
   Call<std::int64_t> CurrentRevision();
+
+  // Calls run their IO on the calling coroutine's executor, and idle connections stay
+  // with the execution context they were made on. Closes them all: call when no call is
+  // running and before any of those contexts is destroyed.
+  void CloseIdle();
 
   const EtcdClientOptions& options() const { return options_; }
 

@@ -75,7 +75,11 @@ class EtcdCoordService final : public CoordBackend {
   // Checks that etcd answers (within the request timeout), then starts the watch stream
   // and the ticker. Errors: the client's (etcd_unavailable, etcd_timeout).
   core::Status Start();
+  // Ends the watch stream and the ticker and wakes waiting calls. Then, once no call
+  // runs any more (the HTTP server stopped) and while the IO threads' contexts still
+  // exist, CloseConnections() drops the connections to etcd they hold.
   void Stop();
+  void CloseConnections() { client_.CloseIdle(); }
 
   core::Duration max_wait() const override { return options_.coord.max_wait; }
 
@@ -137,6 +141,8 @@ class EtcdCoordService final : public CoordBackend {
   // whose transaction checks that the session still lives.
   boost::asio::awaitable<core::Result<SessionInfo>> KnownSession(const std::string& id);
   void Remember(const SessionInfo& info);
+  // Notes (or, with an empty value, forgets) what this node wrote to lock key `key`.
+  void NoteGrant(const std::string& key, etcd::KeyValue kv);
   boost::asio::awaitable<core::Result<std::vector<Entry>>> LoadQueue(const std::string& dir);
   std::string Key(std::string_view kind, std::string_view name) const;
 
