@@ -12,11 +12,13 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
 #include "agentmesh/coord/locks.h"
+#include "agentmesh/core/clock.h"
 #include "agentmesh/core/status.h"
 #include "agentmesh/etcd/etcd_client.h"
 #include "agentmesh/server/etcd_coord_service.h"
@@ -100,6 +102,14 @@ struct LockValue {
 };
 LockValue ParseLockValue(std::string_view value);
 std::string EncodeLockValue(const LockValue& value);
+
+// Wall time in Unix milliseconds: lock holds end at a wall time every node agrees on.
+long long WallMs(core::Clock& clock);
+// Milliseconds until the hold ends, or null for a hold without limit (etcdctl's).
+boost::json::value RemainingMs(const LockValue& v, long long now_ms);
+// How many keys, oldest first, of a lock's queue (values given oldest first) hold it:
+// the first, and while they are shared, every shared key after it.
+std::size_t HolderCount(const std::vector<std::string_view>& values);
 
 // Barrier and proposal records: a sans-IO table's snapshot and the wall time it was
 // written, so that a reader can tell how much of its remaining time has passed.
