@@ -259,6 +259,9 @@ json::object EncodeTxn(const TxnRequest& request) {
   for (const Compare& c : request.compare) {
     json::object item;
     item["key"] = Base64Encode(c.key);
+    if (!c.range_end.empty()) {
+      item["range_end"] = Base64Encode(c.range_end);
+    }
     item["target"] = CompareTargetName(c.target);
     item["result"] = CompareResultName(c.result);
     if (c.target == Compare::Target::kValue) {

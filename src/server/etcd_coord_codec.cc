@@ -72,6 +72,9 @@ LockValue ParseLockValue(std::string_view value) {
   if (const auto* r = o.if_contains("renewals"); r != nullptr && r->is_int64()) {
     out.renewals = static_cast<int>(r->as_int64());
   }
+  if (const auto* w = o.if_contains("wait_until_ms"); w != nullptr && w->is_int64()) {
+    out.wait_until_ms = w->as_int64();
+  }
   return out;
 }
 
@@ -80,7 +83,8 @@ std::string EncodeLockValue(const LockValue& value) {
                                       {"agent", value.agent},
                                       {"granted", value.granted},
                                       {"hold_until_ms", value.hold_until_ms},
-                                      {"renewals", value.renewals}});
+                                      {"renewals", value.renewals},
+                                      {"wait_until_ms", value.wait_until_ms}});
 }
 
 long long WallMs(core::Clock& clock) { return core::ToUnixMillis(clock.WallNow()); }
@@ -92,18 +96,36 @@ json::value RemainingMs(const LockValue& v, long long now_ms) {
   return std::max<long long>(0, v.hold_until_ms - now_ms);
 }
 
-std::size_t HolderCount(const std::vector<std::string_view>& values) {
-  if (values.empty()) {
-    return 0;
+bool IsOrphan(const LockValue& value, long long now_ms) {
+  return value.ours && !value.granted && value.wait_until_ms > 0 &&
+         value.wait_until_ms + kOrphanGraceMs < now_ms;
+}
+
+bool FirstInLine(const std::vector<std::string_view>& values, std::size_t i, coord::LockMode mode,
+                 long long now_ms) {
+  for (std::size_t j = 0; j < i; ++j) {
+    const LockValue older = ParseLockValue(values[j]);
+    if (!IsOrphan(older, now_ms) && Conflicts(mode, older.mode)) {
+      return false;
+    }
   }
-  if (ParseLockValue(values[0]).mode == coord::LockMode::kExclusive) {
-    return 1;
+  return true;
+}
+
+std::vector<KeyRole> Roles(const std::vector<std::string_view>& values, long long now_ms) {
+  std::vector<KeyRole> out;
+  out.reserve(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const LockValue v = ParseLockValue(values[i]);
+    if (IsOrphan(v, now_ms)) {
+      out.push_back(KeyRole::kOrphan);
+    } else if ((v.granted || !v.ours) && FirstInLine(values, i, v.mode, now_ms)) {
+      out.push_back(KeyRole::kHolder);
+    } else {
+      out.push_back(KeyRole::kWaiter);
+    }
   }
-  std::size_t n = 0;
-  while (n < values.size() && ParseLockValue(values[n]).mode == coord::LockMode::kShared) {
-    ++n;
-  }
-  return n;
+  return out;
 }
 
 std::string EncodeRecord(const json::object& snapshot, long long written_ms) {

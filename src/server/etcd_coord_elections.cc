@@ -26,7 +26,8 @@ core::Status UnknownElection(std::string_view name) {
 }  // namespace
 
 asio::awaitable<CoordBackend::Json> EtcdCoordService::ElectionView(const std::string& name) {
-  auto queue = co_await LoadQueue(Key("elections", name) + "/");
+  const std::string dir = Key("elections", name) + "/";
+  auto queue = co_await LoadQueue(dir);
   if (!queue) {
     co_return core::Err(queue.error());
   }

@@ -99,17 +99,37 @@ struct LockValue {
   bool granted = false;         // the acquire call saw the grant
   long long hold_until_ms = 0;  // wall time (Unix ms) the hold ends; 0 = no limit
   int renewals = 0;
+  // For a request still waiting: the wall time (Unix ms) its call gives up. A waiting
+  // key past it (plus kOrphanGraceMs) lost its call, e.g. to a crash of its node: it
+  // neither blocks nor holds, and the ticker deletes it.
+  long long wait_until_ms = 0;
 };
 LockValue ParseLockValue(std::string_view value);
 std::string EncodeLockValue(const LockValue& value);
+
+// How long past its call's deadline a waiting key still counts (covers the time a grant
+// takes to write and clock differences between nodes).
+inline constexpr long long kOrphanGraceMs = 5000;
+bool IsOrphan(const LockValue& value, long long now_ms);
+// Whether a request in `mode` conflicts with an older key in `other` mode.
+inline bool Conflicts(coord::LockMode mode, coord::LockMode other) {
+  return mode == coord::LockMode::kExclusive || other == coord::LockMode::kExclusive;
+}
 
 // Wall time in Unix milliseconds: lock holds end at a wall time every node agrees on.
 long long WallMs(core::Clock& clock);
 // Milliseconds until the hold ends, or null for a hold without limit (etcdctl's).
 boost::json::value RemainingMs(const LockValue& v, long long now_ms);
-// How many keys, oldest first, of a lock's queue (values given oldest first) hold it:
-// the first, and while they are shared, every shared key after it.
-std::size_t HolderCount(const std::vector<std::string_view>& values);
+// Whether key `i` of a lock's queue (values oldest first), asking for `mode`, may hold
+// the lock: no older key that is not an orphan conflicts with it. Grants are FIFO
+// without barging: an older waiting request blocks a younger conflicting one.
+bool FirstInLine(const std::vector<std::string_view>& values, std::size_t i, coord::LockMode mode,
+                 long long now_ms);
+// What each key of a lock's queue is now. A key of ours holds once its call saw the
+// grant (a lock set's keys wait until the whole set is granted); a key etcdctl made
+// holds when it is first in line.
+enum class KeyRole { kHolder, kWaiter, kOrphan };
+std::vector<KeyRole> Roles(const std::vector<std::string_view>& values, long long now_ms);
 
 // Barrier and proposal records: a sans-IO table's snapshot and the wall time it was
 // written, so that a reader can tell how much of its remaining time has passed.

@@ -15,7 +15,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 using etcd_coord::EncodeLockValue;
-using etcd_coord::HolderCount;
 using etcd_coord::LockValue;
 using etcd_coord::NotHolder;
 using etcd_coord::ParseLockValue;
@@ -149,10 +148,15 @@ EtcdCoordService::Reply EtcdCoordService::GetLock(const std::string& name) {
   for (const Entry& e : *queue) {
     values.push_back(e.kv.value);
   }
-  const std::size_t n = HolderCount(values);
   const long long now_ms = WallMs(clock_);
+  const std::vector<etcd_coord::KeyRole> roles = etcd_coord::Roles(values, now_ms);
   json::array holders;
-  for (std::size_t i = 0; i < n; ++i) {
+  std::size_t waiters = 0;
+  for (std::size_t i = 0; i < roles.size(); ++i) {
+    if (roles[i] != etcd_coord::KeyRole::kHolder) {
+      waiters += roles[i] == etcd_coord::KeyRole::kWaiter ? 1 : 0;
+      continue;
+    }
     const Entry& e = (*queue)[i];
     const LockValue v = ParseLockValue(e.kv.value);
     holders.push_back(json::object{{"session", e.session},
@@ -162,10 +166,10 @@ EtcdCoordService::Reply EtcdCoordService::GetLock(const std::string& name) {
                                    {"expires_in_ms", RemainingMs(v, now_ms)},
                                    {"renewals", v.renewals}});
   }
-  co_return json::object{
-      {"name", name}, {"holders", std::move(holders)}, {"waiters", queue->size() - n}};
+  co_return json::object{{"name", name}, {"holders", std::move(holders)}, {"waiters", waiters}};
 }
 
+// Takes back holds past their maximum, and deletes waiting keys whose call is gone.
 asio::awaitable<void> EtcdCoordService::ExpireLockHolds() {
   const std::string dir = Key("locks", "");
   etcd::RangeRequest req;
@@ -178,7 +182,8 @@ asio::awaitable<void> EtcdCoordService::ExpireLockHolds() {
   const long long now_ms = WallMs(clock_);
   for (const etcd::KeyValue& kv : r->kvs) {
     const LockValue v = ParseLockValue(kv.value);
-    if (!v.granted || v.hold_until_ms == 0 || v.hold_until_ms > now_ms) {
+    const bool orphan = etcd_coord::IsOrphan(v, now_ms);
+    if (!orphan && (!v.granted || v.hold_until_ms == 0 || v.hold_until_ms > now_ms)) {
       continue;
     }
     // Every node runs this; the compare makes sure one of them takes it back.
@@ -187,8 +192,8 @@ asio::awaitable<void> EtcdCoordService::ExpireLockHolds() {
                             etcd::Compare::Result::kEqual, kv.mod_revision, ""});
     take.success.push_back(etcd::Op::Delete(kv.key));
     auto done = co_await client_.Txn(take);
-    if (!done || !done->succeeded) {
-      continue;
+    if (!done || !done->succeeded || orphan) {
+      continue;  // an orphan was never granted: nothing to report
     }
     const auto slash = kv.key.rfind('/');
     Emit("lock.expired", {{"name", kv.key.substr(dir.size(), slash - dir.size())},

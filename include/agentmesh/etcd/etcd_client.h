@@ -67,6 +67,9 @@ struct Compare {
   Result result = Result::kEqual;
   std::int64_t number = 0;  // for every target but kValue
   std::string value;        // for kValue
+  // Non-empty: the comparison must hold for every key in [key, range_end), and holds
+  // for an empty range (e.g. version == 0 over a prefix: "no key under it").
+  std::string range_end;
 };
 
 // One operation of a transaction branch.

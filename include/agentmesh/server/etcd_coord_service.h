@@ -161,10 +161,11 @@ class EtcdCoordService final : public CoordBackend {
   void Emit(std::string type, boost::json::object data);
 
   // Locks (etcd_coord_locks.cc).
-  // Acquires one lock by `deadline`; `created` tells whether this call made the key.
-  boost::asio::awaitable<Json> AcquireOne(const std::string& name, const SessionInfo& session,
-                                          coord::LockMode mode, core::TimePoint deadline,
-                                          bool* created);
+  // Acquires `names` (sorted, distinct) all together within `wait`. Result: the lock-set
+  // view ({"names","tokens","mode","session","expires_in_ms"}).
+  boost::asio::awaitable<Json> AcquireNames(const std::vector<std::string>& names,
+                                            const std::string& session, coord::LockMode mode,
+                                            core::Duration wait);
   boost::asio::awaitable<core::Status> CheckOrder(const SessionInfo& session,
                                                   const std::vector<std::string>& missing);
 
