@@ -1,16 +1,19 @@
-// Helpers for the coordination API's integration tests: a node started with a short test
+// Helpers for the coordination API's integration tests: the backend a test runs on
+// (embedded, or etcd with a real etcd of its own), a node started with a short test
 // policy (and optionally the SutazAI fleet), typed calls of /v1/sessions, /v1/locks,
 // /v1/elections, /v1/barriers and /v1/proposals, the node's recent events, calls run on
 // a thread of their own (for requests that block), and a Server-Sent Events reader over
 // a raw socket.
 // Owned by the integration tests. CoordClient and the free functions are thread-safe;
-// one thread owns each SseReader.
+// one thread owns each CoordNode and SseReader.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <future>
+#include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +25,7 @@
 #include "agentmesh/client/http_client.h"
 
 #include "integration/node_api.h"
+#include "testing/etcd_server.h"
 #include "testing/node_process.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -43,23 +47,120 @@ consensus:
   session_ttl_min: 1s
 )";
 
-// Starts `node` with `serve --listen 127.0.0.1:0 --data-dir DIR/data --config
-// DIR/policy.yaml [--fleet examples/sutazai/fleet.yaml]`. Returns "" when it is ready.
-inline std::string StartCoordNode(NodeProcess& node, const TempDir& dir,
-                                  const std::string& policy_yaml, bool with_fleet) {
-  std::vector<std::string> args = {"serve",
-                                   "--listen",
-                                   "127.0.0.1:0",
-                                   "--data-dir",
-                                   dir.Sub("data"),
-                                   "--config",
-                                   WriteFile(dir.Sub("policy.yaml"), policy_yaml)};
-  if (with_fleet) {
-    args.push_back("--fleet");
-    args.push_back(kSutazaiFleet);
-  }
-  return node.Start(AGENTMESH_BINARY, args, dir.Sub("node.log"));
+// The coordination backend a test's node serves from (storage.coordination.backend).
+enum class CoordBackend { kEmbedded, kEtcd };
+
+// "Embedded" or "Etcd", for test names.
+inline std::string BackendName(CoordBackend backend) {
+  return backend == CoordBackend::kEtcd ? "Etcd" : "Embedded";
 }
+
+// How gtest prints the parameter in failure messages.
+inline void PrintTo(CoordBackend backend, std::ostream* os) { *os << BackendName(backend); }
+
+// The name generator of INSTANTIATE_TEST_SUITE_P over CoordBackend.
+inline std::string BackendParamName(const ::testing::TestParamInfo<CoordBackend>& info) {
+  return BackendName(info.param);
+}
+
+// Both backends, for INSTANTIATE_TEST_SUITE_P(Backends, X, BothBackends(), BackendParamName).
+inline auto BothBackends() {
+  return ::testing::Values(CoordBackend::kEmbedded, CoordBackend::kEtcd);
+}
+
+// The policy block that moves coordination to the etcd at `endpoint`.
+inline std::string EtcdCoordinationYaml(const std::string& endpoint) {
+  return "storage:\n  coordination:\n    backend: etcd\n    endpoints: [\"" + endpoint +
+         "\"]\n    prefix: /agentmesh\n";
+}
+
+// A node of the real binary on one backend, with data in a temp dir of its own; on etcd
+// also a fresh etcd (testing::EtcdServer) that it owns, started with the node.
+// Start() writes the policy (plus, on etcd, the storage.coordination block) to
+// DIR/policy.yaml and runs `serve --listen 127.0.0.1:PORT --data-dir DIR/data --config
+// DIR/policy.yaml [--fleet examples/sutazai/fleet.yaml]`; StartAgain() runs the same
+// command after Kill9Node(). An empty policy on the embedded backend means no --config.
+class CoordNode {
+ public:
+  explicit CoordNode(CoordBackend backend) : backend_(backend) {}
+
+  // Starts etcd (on kEtcd, the first time), then the node on `port` (0: any). Returns ""
+  // when the node is ready, else why not.
+  std::string Start(const std::string& policy = kCoordPolicy, bool with_fleet = false,
+                    int port = 0) {
+    if (dir_.path().empty()) {
+      return "cannot create a temp dir";
+    }
+    args_ = {"serve", "--data-dir", dir_.Sub("data")};
+    std::string yaml = policy;
+    if (backend_ == CoordBackend::kEtcd) {
+      if (etcd_ == nullptr) {
+        if (!EtcdServer::Installed()) {
+          return std::string(EtcdServer::kBinary) + " is missing: install etcd-server";
+        }
+        etcd_ = std::make_unique<EtcdServer>();
+        if (std::string why = etcd_->Start(); !why.empty()) {
+          return "etcd: " + why;
+        }
+      }
+      yaml += EtcdCoordinationYaml(etcd_->endpoint());
+    }
+    if (!yaml.empty()) {
+      args_.push_back("--config");
+      args_.push_back(WriteFile(dir_.Sub("policy.yaml"), yaml));
+    }
+    if (with_fleet) {
+      args_.push_back("--fleet");
+      args_.push_back(kSutazaiFleet);
+    }
+    return StartAgain(port);
+  }
+
+  // Starts the node again as Start() did, on `port` (0: any).
+  std::string StartAgain(int port = 0) {
+    std::vector<std::string> args = args_;
+    args.push_back("--listen");
+    args.push_back("127.0.0.1:" + std::to_string(port));
+    return process_.Start(AGENTMESH_BINARY, args, dir_.Sub("node.log"));
+  }
+
+  // A crash of the node: SIGKILL; its data dir (and etcd) stay.
+  void Kill9Node() { process_.Kill9(); }
+
+  // kill -9 of the node, then StartAgain() on any port.
+  std::string RestartNode() {
+    Kill9Node();
+    return StartAgain();
+  }
+
+  // A crash of etcd (kEtcd only): SIGKILL; Restart() brings it back on the same ports
+  // and data dir, while the node keeps running.
+  void Kill9Etcd() {
+    if (etcd_ != nullptr) {
+      etcd_->Kill9();
+    }
+  }
+  std::string RestartEtcd() {
+    return etcd_ != nullptr ? etcd_->Restart() : "no etcd on the embedded backend";
+  }
+
+  CoordBackend backend() const { return backend_; }
+  bool on_etcd() const { return backend_ == CoordBackend::kEtcd; }
+  std::string url() const { return process_.base_url(); }
+  int port() const { return process_.port(); }
+  const TempDir& dir() const { return dir_; }
+  // The etcd this node uses (nullptr on the embedded backend or before Start()).
+  EtcdServer* etcd() const { return etcd_.get(); }
+  // "http://127.0.0.1:PORT" of that etcd, or "".
+  std::string etcd_endpoint() const { return etcd_ != nullptr ? etcd_->endpoint() : ""; }
+
+ private:
+  const CoordBackend backend_;
+  std::unique_ptr<EtcdServer> etcd_;  // declared first: it outlives the node
+  TempDir dir_;
+  NodeProcess process_;
+  std::vector<std::string> args_;
+};
 
 // A coordination name as a path segment: '/' becomes %2F.
 inline std::string PathName(std::string_view name) {
@@ -394,16 +495,17 @@ class SseReader {
   std::string buffer_;
 };
 
-// A node of its own per test, data in a fresh temp dir, and a client for it.
-class CoordFixture : public ::testing::Test {
+// A node of its own per test on the backend the test is instantiated for, data in a
+// fresh temp dir (and a fresh etcd), and a client for it.
+class CoordFixture : public ::testing::TestWithParam<CoordBackend> {
  protected:
   void Start(const std::string& policy = kCoordPolicy, bool with_fleet = false) {
-    ASSERT_EQ(StartCoordNode(node_, dir_, policy, with_fleet), "");
-    api_ = CoordClient(node_.base_url());
+    ASSERT_EQ(node_.Start(policy, with_fleet), "");
+    api_ = CoordClient(node_.url());
   }
+  bool OnEtcd() const { return node_.on_etcd(); }
 
-  TempDir dir_;
-  NodeProcess node_;
+  CoordNode node_{GetParam()};
   CoordClient api_{""};
 };
 

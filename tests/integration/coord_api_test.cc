@@ -25,10 +25,10 @@ using testing::Strings;
 using testing::Uint;
 namespace json = boost::json;
 
-using CoordSessionsTest = CoordFixture;
-using CoordBarriersTest = CoordFixture;
+class CoordSessionsTest : public CoordFixture {};
+class CoordBarriersTest : public CoordFixture {};
 
-TEST_F(CoordSessionsTest, CreateGetRenewDestroyRoundTrip) {
+TEST_P(CoordSessionsTest, CreateGetRenewDestroyRoundTrip) {
   Start();
   const JsonReply created = api_.CreateSession("alpha", "5s");
   ASSERT_EQ(created.status, 201) << created.raw;
@@ -61,14 +61,14 @@ TEST_F(CoordSessionsTest, CreateGetRenewDestroyRoundTrip) {
   }
 }
 
-TEST_F(CoordSessionsTest, DefaultTtlIsThirtySeconds) {
+TEST_P(CoordSessionsTest, DefaultTtlIsThirtySeconds) {
   Start();
   const JsonReply created = api_.CreateSession("alpha");
   ASSERT_EQ(created.status, 201) << created.raw;
   EXPECT_EQ(Str(created.body, "ttl"), "30s");
 }
 
-TEST_F(CoordSessionsTest, BadSessionRequestsAre4xxAndCreateNothing) {
+TEST_P(CoordSessionsTest, BadSessionRequestsAre4xxAndCreateNothing) {
   Start();
   struct Case {
     std::string body;
@@ -101,7 +101,7 @@ TEST_F(CoordSessionsTest, BadSessionRequestsAre4xxAndCreateNothing) {
   }
 }
 
-TEST_F(CoordSessionsTest, BadCallsWithASessionAre4xxAndChangeNothing) {
+TEST_P(CoordSessionsTest, BadCallsWithASessionAre4xxAndChangeNothing) {
   Start();
   const std::string s = api_.Session("alpha");
   ASSERT_FALSE(s.empty());
@@ -146,7 +146,7 @@ TEST_F(CoordSessionsTest, BadCallsWithASessionAre4xxAndChangeNothing) {
   EXPECT_EQ(session.status, 200) << session.raw;
 }
 
-TEST_F(CoordSessionsTest, ExpiryHandsLockAndLeadershipToWaiters) {
+TEST_P(CoordSessionsTest, ExpiryHandsLockAndLeadershipToWaiters) {
   Start();
   const std::string doomed = api_.Session("doomed", "1s");
   const std::string heir = api_.Session("heir", "30s");
@@ -184,12 +184,15 @@ TEST_F(CoordSessionsTest, ExpiryHandsLockAndLeadershipToWaiters) {
   EXPECT_TRUE(released);
   bool lost = false;
   for (const json::object& e : api_.Events("election.lost")) {
-    lost |= Str(e.at("data").at("leader"), "session") == doomed;
+    // The embedded backend names the lost leader in data.leader, etcd in data.session.
+    const json::value& data = e.at("data");
+    const json::value* leader = data.as_object().if_contains("leader");
+    lost |= Str(leader != nullptr ? *leader : data, "session") == doomed;
   }
   EXPECT_TRUE(lost);
 }
 
-TEST_F(CoordSessionsTest, RenewingKeepsASessionAlivePastItsTtl) {
+TEST_P(CoordSessionsTest, RenewingKeepsASessionAlivePastItsTtl) {
   Start();
   const std::string s = api_.Session("alpha", "1s");
   ASSERT_FALSE(s.empty());
@@ -211,7 +214,7 @@ TEST_F(CoordSessionsTest, RenewingKeepsASessionAlivePastItsTtl) {
   EXPECT_TRUE(testing::WaitFor([&] { return api_.Holders("res").empty(); }, 2s));
 }
 
-TEST_F(CoordBarriersTest, LastArrivalCompletesEveryWaiter) {
+TEST_P(CoordBarriersTest, LastArrivalCompletesEveryWaiter) {
   Start();
   const JsonReply created = api_.Post(
       "/v1/barriers/deploy-1", {{"participants", json::array{"a", "b", "c"}}, {"ttl", "30s"}});
@@ -240,7 +243,7 @@ TEST_F(CoordBarriersTest, LastArrivalCompletesEveryWaiter) {
   EXPECT_TRUE(api_.WaitForEvent("barrier.completed", "name", "deploy-1"));
 }
 
-TEST_F(CoordBarriersTest, MisuseIs409AndWaitingIsBounded) {
+TEST_P(CoordBarriersTest, MisuseIs409AndWaitingIsBounded) {
   Start();
   const json::object spec{{"participants", json::array{"a", "b", "c"}}};
   ASSERT_EQ(api_.Post("/v1/barriers/sync", spec).status, 201);
@@ -272,6 +275,11 @@ TEST_F(CoordBarriersTest, MisuseIs409AndWaitingIsBounded) {
             "invalid_argument");
   EXPECT_EQ(ErrorCodeOf(api_.GetBarrier("dup")), "unknown_barrier");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CoordSessionsTest, testing::BothBackends(),
+                         testing::BackendParamName);
+INSTANTIATE_TEST_SUITE_P(Backends, CoordBarriersTest, testing::BothBackends(),
+                         testing::BackendParamName);
 
 }  // namespace
 }  // namespace agentmesh

@@ -1,6 +1,6 @@
 // The coordination commands of the agentmesh binary against a live node: sessions,
 // locks, elections (with watch), barriers, proposals, coordinators, and their exit codes
-// (0 ok, 1 API error with code and message, 2 usage).
+// (0 ok, 1 API error with code and message, 2 usage), on both coordination backends.
 #include <atomic>
 #include <chrono>
 #include <regex>
@@ -11,8 +11,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "integration/coord_api.h"
 #include "integration/node_api.h"
-#include "testing/node_process.h"
 
 namespace agentmesh {
 namespace {
@@ -37,23 +37,16 @@ json::value ParseOut(const CommandResult& r) {
 }
 
 // A node with the SutazAI fleet, so that proposals have an electorate and coordinator
-// roles have eligible agents.
-class CoordCliTest : public ::testing::Test {
+// roles have eligible agents; the default policy on the backend of the instance.
+class CoordCliTest : public ::testing::TestWithParam<testing::CoordBackend> {
  protected:
-  void SetUp() override {
-    const std::string fleet = std::string(AGENTMESH_SOURCE_DIR) + "/examples/sutazai/fleet.yaml";
-    ASSERT_EQ(node_.Start(AGENTMESH_BINARY,
-                          {"serve", "--listen", "127.0.0.1:0", "--data-dir", dir_.Sub("data"),
-                           "--fleet", fleet},
-                          dir_.Sub("node.log")),
-              "");
-  }
+  void SetUp() override { ASSERT_EQ(node_.Start("", /*with_fleet=*/true), ""); }
 
   // Runs `agentmesh ARGS --node URL`.
   CommandResult Run(std::vector<std::string> args,
                     std::chrono::milliseconds timeout = kCommandTimeout) {
     args.push_back("--node");
-    args.push_back(node_.base_url());
+    args.push_back(node_.url());
     return Agentmesh(std::move(args), timeout);
   }
 
@@ -65,11 +58,10 @@ class CoordCliTest : public ::testing::Test {
     return id;
   }
 
-  testing::TempDir dir_;
-  testing::NodeProcess node_;
+  testing::CoordNode node_{GetParam()};
 };
 
-TEST_F(CoordCliTest, SessionsCreateGetRenewAndDestroy) {
+TEST_P(CoordCliTest, SessionsCreateGetRenewAndDestroy) {
   const CommandResult created =
       Run({"sessions", "create", "--agent", "mega-code-auditor", "--ttl", "45s"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
@@ -91,7 +83,7 @@ TEST_F(CoordCliTest, SessionsCreateGetRenewAndDestroy) {
   EXPECT_NE(gone.err.find("unknown_session"), std::string::npos) << gone.err;
 }
 
-TEST_F(CoordCliTest, LocksGrantTokensAndAHeldLockTimesOutWithLockHeld) {
+TEST_P(CoordCliTest, LocksGrantTokensAndAHeldLockTimesOutWithLockHeld) {
   const std::string s1 = NewSession("mega-code-auditor");
   const std::string s2 = NewSession("ai-qa-team-lead");
   const CommandResult first = Run({"locks", "acquire", "repo/main", "--session", s1, "--json"});
@@ -120,7 +112,7 @@ TEST_F(CoordCliTest, LocksGrantTokensAndAHeldLockTimesOutWithLockHeld) {
   EXPECT_EQ(ParseOut(set).at("tokens").as_object().size(), 2u) << set.out;
 }
 
-TEST_F(CoordCliTest, ElectionsCampaignGetResign) {
+TEST_P(CoordCliTest, ElectionsCampaignGetResign) {
   const std::string s = NewSession("ai-system-architect");
   const CommandResult won =
       Run({"elections", "campaign", "planner", "--session", s, "--value", "10.0.0.7"});
@@ -144,7 +136,7 @@ TEST_F(CoordCliTest, ElectionsCampaignGetResign) {
   EXPECT_NE(none.err.find("unknown_election"), std::string::npos) << none.err;
 }
 
-TEST_F(CoordCliTest, ElectionsWatchPrintsEachLeaderChange) {
+TEST_P(CoordCliTest, ElectionsWatchPrintsEachLeaderChange) {
   const std::string s = NewSession("ai-scrum-master");
   std::atomic<bool> done = false;
   CommandResult watched;
@@ -156,10 +148,10 @@ TEST_F(CoordCliTest, ElectionsWatchPrintsEachLeaderChange) {
   // connected.
   const auto deadline = std::chrono::steady_clock::now() + 20s;
   while (!done && std::chrono::steady_clock::now() < deadline) {
-    testing::CallJson(node_.base_url(), "POST", "/v1/elections/standup/campaign",
+    testing::CallJson(node_.url(), "POST", "/v1/elections/standup/campaign",
                       json::object{{"session", s}});
     std::this_thread::sleep_for(100ms);
-    testing::CallJson(node_.base_url(), "POST", "/v1/elections/standup/resign",
+    testing::CallJson(node_.url(), "POST", "/v1/elections/standup/resign",
                       json::object{{"session", s}});
     std::this_thread::sleep_for(100ms);
   }
@@ -174,7 +166,7 @@ TEST_F(CoordCliTest, ElectionsWatchPrintsEachLeaderChange) {
   EXPECT_EQ(bad.exit_code, 1) << bad.out;
 }
 
-TEST_F(CoordCliTest, BarriersShowMissingParticipantsUntilComplete) {
+TEST_P(CoordCliTest, BarriersShowMissingParticipantsUntilComplete) {
   ASSERT_EQ(Run({"barriers", "create", "deploy", "--participants", "a,b", "--ttl", "1m"}).exit_code,
             0);
   const CommandResult early =
@@ -190,7 +182,7 @@ TEST_F(CoordCliTest, BarriersShowMissingParticipantsUntilComplete) {
   EXPECT_TRUE(std::regex_search(last.out, std::regex("complete +yes"))) << last.out;
 }
 
-TEST_F(CoordCliTest, ProposalsCollectVotesWithTheVotersIdentity) {
+TEST_P(CoordCliTest, ProposalsCollectVotesWithTheVotersIdentity) {
   const CommandResult created =
       Run({"proposals", "create", "--kind", "critical", "--subject", "freeze deploys", "--payload",
            R"({"until":"friday"})", "--deadline", "10m", "--json"});
@@ -214,7 +206,7 @@ TEST_F(CoordCliTest, ProposalsCollectVotesWithTheVotersIdentity) {
   EXPECT_NE(got.out.find("friday"), std::string::npos) << got.out;
 }
 
-TEST_F(CoordCliTest, CoordinatorsShowsTheGlobalHolder) {
+TEST_P(CoordCliTest, CoordinatorsShowsTheGlobalHolder) {
   const std::string s = NewSession("ai-agent-orchestrator");
   ASSERT_EQ(Run({"elections", "campaign", "coordinator/global", "--session", s}).exit_code, 0);
   const CommandResult r = Run({"coordinators"});
@@ -225,7 +217,7 @@ TEST_F(CoordCliTest, CoordinatorsShowsTheGlobalHolder) {
   EXPECT_NE(r.out.find("coordinator/security"), std::string::npos) << r.out;
 }
 
-TEST_F(CoordCliTest, UsageErrorsExitTwoAndNothingChanges) {
+TEST_P(CoordCliTest, UsageErrorsExitTwoAndNothingChanges) {
   const std::vector<std::vector<std::string>> bad = {
       {"locks"},
       {"locks", "acquire", "x"},
@@ -248,6 +240,9 @@ TEST_F(CoordCliTest, UsageErrorsExitTwoAndNothingChanges) {
   ASSERT_EQ(locks.exit_code, 0) << locks.err;
   EXPECT_TRUE(ParseOut(locks).at("holders").as_array().empty()) << locks.out;
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CoordCliTest, testing::BothBackends(),
+                         testing::BackendParamName);
 
 TEST(CoordCliUnreachableTest, ClosedNodeExitsOneWithTheAddress) {
   const std::string addr = "http://127.0.0.1:1";

@@ -27,7 +27,7 @@ using testing::Strings;
 using testing::Uint;
 namespace json = boost::json;
 
-using CoordElectionsTest = testing::CoordFixture;
+class CoordElectionsTest : public testing::CoordFixture {};
 
 // The session id of the leader in an election view ("" when none).
 std::string LeaderSession(const json::value& view) {
@@ -40,7 +40,7 @@ std::string LeaderAgent(const json::value& view) {
   return leader != nullptr ? Str(*leader, "agent") : "";
 }
 
-TEST_F(CoordElectionsTest, CampaignElectsAndTheNextCandidateWaits) {
+TEST_P(CoordElectionsTest, CampaignElectsAndTheNextCandidateWaits) {
   Start();
   const std::string a = api_.Session("alpha");
   const std::string b = api_.Session("bravo");
@@ -79,7 +79,7 @@ TEST_F(CoordElectionsTest, CampaignElectsAndTheNextCandidateWaits) {
   EXPECT_TRUE(api_.HasEvent("election.resigned", "name", "el"));
 }
 
-TEST_F(CoordElectionsTest, ResignHandsOffToTheNamedSuccessorWithinOneSecond) {
+TEST_P(CoordElectionsTest, ResignHandsOffToTheNamedSuccessorWithinOneSecond) {
   Start();
   const std::string a = api_.Session("alpha");
   const std::string b = api_.Session("bravo");
@@ -114,7 +114,7 @@ TEST_F(CoordElectionsTest, ResignHandsOffToTheNamedSuccessorWithinOneSecond) {
   EXPECT_EQ(LeaderSession(last.body), b);
 }
 
-TEST_F(CoordElectionsTest, SuccessorWhoIsNotCampaigningIs409AndChangesNothing) {
+TEST_P(CoordElectionsTest, SuccessorWhoIsNotCampaigningIs409AndChangesNothing) {
   Start();
   const std::string a = api_.Session("alpha");
   const std::string b = api_.Session("bravo");
@@ -131,7 +131,7 @@ TEST_F(CoordElectionsTest, SuccessorWhoIsNotCampaigningIs409AndChangesNothing) {
   EXPECT_FALSE(api_.HasEvent("election.resigned", "name", "el"));
 }
 
-TEST_F(CoordElectionsTest, TermsStrictlyIncreaseAcrossElectionsAndLocks) {
+TEST_P(CoordElectionsTest, TermsStrictlyIncreaseAcrossElectionsAndLocks) {
   Start();
   const std::vector<std::string> sessions = {api_.Session("alpha"), api_.Session("bravo")};
   unsigned long long last = 0;
@@ -153,7 +153,7 @@ TEST_F(CoordElectionsTest, TermsStrictlyIncreaseAcrossElectionsAndLocks) {
   EXPECT_EQ(ErrorCodeOf(api_.GetElection("el-0")), "unknown_election");
 }
 
-TEST_F(CoordElectionsTest, CoordinatorRolesFollowTheFleet) {
+TEST_P(CoordElectionsTest, CoordinatorRolesFollowTheFleet) {
   Start(testing::kCoordPolicy, /*with_fleet=*/true);
   const std::string architect = api_.Session("ai-system-architect");
   const std::string auditor = api_.Session("mega-code-auditor");
@@ -196,7 +196,7 @@ TEST_F(CoordElectionsTest, CoordinatorRolesFollowTheFleet) {
   EXPECT_EQ(Str(domains["deployment"], "election"), "coordinator/deployment");
 }
 
-TEST_F(CoordElectionsTest, WatchStreamsTheStateNowAndAfterEachChange) {
+TEST_P(CoordElectionsTest, WatchStreamsTheStateNowAndAfterEachChange) {
   Start();
   testing::SseReader watch;
   ASSERT_EQ(watch.Open(node_.port(), "/v1/elections/el/watch", 5s), "");
@@ -228,6 +228,9 @@ TEST_F(CoordElectionsTest, WatchStreamsTheStateNowAndAfterEachChange) {
   ASSERT_TRUE(third.has_value());
   EXPECT_TRUE(third->at("leader").is_null());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CoordElectionsTest, testing::BothBackends(),
+                         testing::BackendParamName);
 
 }  // namespace
 }  // namespace agentmesh

@@ -1,14 +1,15 @@
 // Linearizability of the real node's locks and elections (issue 4): client threads with
 // their own sessions run seeded random acquire/release or campaign/resign/get calls with
 // random delays, the history is recorded (testing/history_recorder.h) and checked against
-// the models (testing/coord_models.h) with testing/linearizability.h; some runs SIGKILL and
-// restart the node mid-history. A double-granting in-test fake proves the harness can fail.
-// The workload drives the small CoordClient interface, so that another backend (etcd) can
-// reuse it.
+// the models (testing/coord_models.h) with testing/linearizability.h, on both coordination
+// backends; some runs SIGKILL and restart the node mid-history, and on etcd some SIGKILL
+// and restart etcd under the running node. A double-granting in-test fake proves the
+// harness can fail. The workload drives the small CoordClient interface.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -25,6 +26,7 @@
 #include "agentmesh/core/random.h"
 #include "agentmesh/core/status.h"
 
+#include "integration/coord_api.h"
 #include "integration/node_api.h"
 #include "testing/coord_models.h"
 #include "testing/history_recorder.h"
@@ -35,6 +37,7 @@ namespace agentmesh {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::CoordBackend;
 using testing::ElectionInput;
 using testing::ElectionModel;
 using testing::ElectionOutput;
@@ -50,7 +53,8 @@ namespace json = boost::json;
 constexpr auto kCheckBudget = 10s;
 
 // What one call answered: `output` when the API gave a known answer; nullopt when the
-// outcome is unknown (transport error: the node may have died mid-call). `unexpected`
+// outcome is unknown (transport error: the node may have died mid-call; a 5xx: etcd may
+// have died mid-call). `unexpected`
 // describes an answer the API does not allow here; the run then fails.
 template <typename Output>
 struct Answer {
@@ -80,6 +84,8 @@ class CoordClient {
 };
 
 // CoordClient over the node's HTTP API; SetBaseUrl() follows a node restarted elsewhere.
+// A 5xx answer is an unknown outcome (the node could not reach etcd); server_errors()
+// counts them, so that runs without an etcd outage can expect none.
 class HttpCoordClient final : public CoordClient {
  public:
   explicit HttpCoordClient(std::string base_url) : base_url_(std::move(base_url)) {}
@@ -87,6 +93,16 @@ class HttpCoordClient final : public CoordClient {
   void SetBaseUrl(std::string base_url) {
     std::lock_guard lock(mu_);
     base_url_ = std::move(base_url);
+  }
+  int server_errors() const { return server_errors_; }
+  // The first and the last 5xx answer ("" when none).
+  std::string first_server_error() const {
+    std::lock_guard lock(mu_);
+    return first_server_error_;
+  }
+  std::string last_server_error() const {
+    std::lock_guard lock(mu_);
+    return last_server_error_;
   }
 
   core::Result<std::string> OpenSession(const std::string& agent,
@@ -166,8 +182,12 @@ class HttpCoordClient final : public CoordClient {
     return out;
   }
   template <typename Output>
-  static Answer<Output> Classify(const JsonReply& r, std::vector<Expected<Output>> expected) {
+  Answer<Output> Classify(const JsonReply& r, std::vector<Expected<Output>> expected) {
     if (r.status == 0) {
+      return {};
+    }
+    if (r.status >= 500) {
+      NoteServerError(r);
       return {};
     }
     for (const Expected<Output>& e : expected) {
@@ -187,15 +207,18 @@ class HttpCoordClient final : public CoordClient {
                ? Str(body.as_object().at("leader"), "session")
                : "";
   }
-  static core::Status SessionStatus(const JsonReply& r) {
+  core::Status SessionStatus(const JsonReply& r) {
     if (r.status == 200) {
       return core::OkStatus();
     }
     if (r.status == 404) {
       return core::NotFound("unknown_session", r.raw);
     }
-    return r.status == 0 ? core::Unavailable("transport", r.raw)
-                         : core::Internal("unexpected_answer", r.raw);
+    if (r.status >= 500) {
+      NoteServerError(r);
+    }
+    return r.status == 0 || r.status >= 500 ? core::Unavailable("transport", r.raw)
+                                            : core::Internal("unexpected_answer", r.raw);
   }
 
   JsonReply Call(const std::string& method, const std::string& target, const json::object& body,
@@ -212,8 +235,17 @@ class HttpCoordClient final : public CoordClient {
     return testing::CallJson(base, method, target, body, timeout);
   }
 
-  std::mutex mu_;
+  void NoteServerError(const JsonReply& r) {
+    std::lock_guard lock(mu_);
+    (server_errors_++ == 0 ? first_server_error_ : last_server_error_) =
+        "HTTP " + std::to_string(r.status) + " " + r.raw;
+  }
+
+  mutable std::mutex mu_;
   std::string base_url_;
+  std::string first_server_error_;
+  std::string last_server_error_;
+  std::atomic<int> server_errors_ = 0;
 };
 
 // A lock server that forgets to look at the holders: it grants every acquire at once, so
@@ -443,57 +475,83 @@ class Workload {
   std::vector<std::string> problems_;
 };
 
-// The node under test; Kill9AndRestart() keeps its data dir and, when it is free, its port.
+// The node under test on a backend (default policy); Kill9AndRestart() keeps its data dir
+// (and etcd) and, when it is free, its port; Kill9EtcdAndRestart() crashes etcd under it.
 class Node {
  public:
+  explicit Node(CoordBackend backend) : node_(backend) {}
+
   std::string Start() {
-    std::string why = testing::StartNode(process_, dir_);
-    port_ = process_.port();
+    std::string why = node_.Start("");
+    port_ = node_.port();
     return why;
   }
   std::string Kill9AndRestart() {
-    process_.Kill9();
-    if (StartOn(port_).empty()) {
+    node_.Kill9Node();
+    if (node_.StartAgain(port_).empty()) {
       return "";
     }
-    process_.Kill9();
-    return StartOn(0);
+    node_.Kill9Node();
+    return node_.StartAgain(0);
   }
-  std::string base_url() const { return process_.base_url(); }
+  // SIGKILLs etcd, lets clients run into the outage for `outage` (their calls fail with
+  // 5xx), calls `pause`, restarts etcd and waits until the node answers from it again.
+  std::string Kill9EtcdAndRestart(std::chrono::milliseconds outage,
+                                  const std::function<void()>& pause) {
+    node_.Kill9Etcd();
+    std::this_thread::sleep_for(outage);
+    pause();
+    if (std::string why = node_.RestartEtcd(); !why.empty()) {
+      return why;
+    }
+    const bool back = testing::WaitFor(
+        [&] {
+          return testing::CallJson(base_url(), "GET", "/v1/locks/probe", "", 2s).status == 200;
+        },
+        10s);
+    return back ? "" : "the node does not answer from the restarted etcd";
+  }
+  std::string base_url() const { return node_.url(); }
+  bool on_etcd() const { return node_.on_etcd(); }
 
  private:
-  std::string StartOn(int port) {
-    return process_.Start(
-        AGENTMESH_BINARY,
-        {"serve", "--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", dir_.Sub("data")},
-        dir_.Sub("node.log"));
-  }
-
-  testing::TempDir dir_;
-  testing::NodeProcess process_;
+  testing::CoordNode node_;
   int port_ = 0;
 };
 
-// When the node was killed and when it answered again, for each disruption.
+// What a disruption crashes with SIGKILL and restarts.
+enum class Crash { kNode, kEtcd };
+
+// When the node or etcd was killed and when the node answered again, for each disruption.
 struct Disruptions {
   std::vector<core::TimePoint> killed;
   std::vector<core::TimePoint> restarted;
   std::string problem;
 };
 
-// Kills and restarts the node each time the workload has done one of `at` calls; clients
-// are held back from new calls meanwhile (calls in flight at the kill stay unknown).
-std::thread DisruptAt(std::vector<int> at, Node& node, HttpCoordClient& client, Workload& workload,
-                      Disruptions& out) {
-  return std::thread([at, &node, &client, &workload, &out] {
+// Kills and restarts `crash` each time the workload has done one of `at` calls. Clients
+// are held back from new calls while the node restarts (calls in flight at the kill stay
+// unknown); when etcd is killed they keep calling for 100 ms of the outage first. The
+// thread ends once `run_over` is set: an etcd it restarted dies with it (EtcdServer uses
+// PR_SET_PDEATHSIG, which follows the forking thread).
+std::thread DisruptAt(std::vector<int> at, Crash crash, Node& node, HttpCoordClient& client,
+                      Workload& workload, Disruptions& out, const std::atomic<bool>& run_over) {
+  return std::thread([at, crash, &node, &client, &workload, &out, &run_over] {
     const core::Clock& clock = core::SystemClock::Instance();
     for (int target : at) {
       while (workload.done() < target && !workload.finished()) {
         std::this_thread::sleep_for(1ms);
       }
-      workload.SetPaused(true);
-      out.killed.push_back(clock.Now());
-      if (std::string why = node.Kill9AndRestart(); !why.empty()) {
+      std::string why;
+      if (crash == Crash::kEtcd) {
+        out.killed.push_back(clock.Now());
+        why = node.Kill9EtcdAndRestart(100ms, [&] { workload.SetPaused(true); });
+      } else {
+        workload.SetPaused(true);
+        out.killed.push_back(clock.Now());
+        why = node.Kill9AndRestart();
+      }
+      if (!why.empty()) {
         out.problem = "restart failed: " + why;
         workload.SetPaused(false);
         return;
@@ -501,6 +559,9 @@ std::thread DisruptAt(std::vector<int> at, Node& node, HttpCoordClient& client, 
       client.SetBaseUrl(node.base_url());
       out.restarted.push_back(clock.Now());
       workload.SetPaused(false);
+    }
+    while (!run_over) {
+      std::this_thread::sleep_for(5ms);
     }
   });
 }
@@ -560,9 +621,21 @@ void ExpectLinearizable(const std::string& what, const std::vector<Op<Model>>& h
   EXPECT_TRUE(result.ok()) << result;
 }
 
-std::vector<Op<LockModel>> RunLocksOnNode(const std::vector<int>& kill_at,
+// Prints how many calls answered 5xx (unknown outcomes); expects none unless etcd was
+// killed during the run.
+void ExpectServerErrorsOnlyInOutages(const HttpCoordClient& client, bool etcd_outage) {
+  if (client.server_errors() == 0) {
+    return;
+  }
+  std::cout << client.server_errors() << " answers 5xx; the first: " << client.first_server_error()
+            << "; the last: " << client.last_server_error() << std::endl;
+  EXPECT_TRUE(etcd_outage) << "5xx answers without an etcd outage";
+}
+
+std::vector<Op<LockModel>> RunLocksOnNode(CoordBackend backend, Crash crash,
+                                          const std::vector<int>& kill_at,
                                           Disruptions& disruptions) {
-  Node node;
+  Node node(backend);
   const std::string why = node.Start();
   EXPECT_EQ(why, "");
   if (!why.empty()) {
@@ -570,29 +643,25 @@ std::vector<Op<LockModel>> RunLocksOnNode(const std::vector<int>& kill_at,
   }
   HttpCoordClient client(node.base_url());
   Workload workload(client, {.names = {"lin/a", "lin/b", "lin/c"}, .seed = 11});
-  std::thread disruptor = DisruptAt(kill_at, node, client, workload, disruptions);
+  std::atomic<bool> run_over = false;
+  std::thread disruptor = DisruptAt(kill_at, crash, node, client, workload, disruptions, run_over);
   std::vector<Op<LockModel>> history = workload.RunLocks();
+  run_over = true;
   disruptor.join();
   EXPECT_EQ(disruptions.problem, "");
   EXPECT_EQ(workload.problems(), "");
+  ExpectServerErrorsOnlyInOutages(client, crash == Crash::kEtcd && !kill_at.empty());
   return history;
 }
 
-TEST(CoordLinearizabilityTest, ConcurrentLocksAreLinearizable) {
-  Disruptions none;
-  const std::vector<Op<LockModel>> history = RunLocksOnNode({}, none);
-  ASSERT_GE(history.size(), 1500u);
-  ExpectLinearizable("locks", history, testing::LockKey);
+// Expects the run's locks history to be linearizable with tokens growing in real time,
+// and each life of the node (or etcd) between disruptions to have granted locks.
+void ExpectLocksAcrossLives(const std::string& what, const std::vector<Op<LockModel>>& history,
+                            const Disruptions& disruptions, std::size_t lives) {
+  ASSERT_EQ(disruptions.restarted.size() + 1, lives);
+  ExpectLinearizable(what, history, testing::LockKey);
   EXPECT_EQ(CheckTokensGrowInRealTime(history), "");
-}
-
-TEST(CoordLinearizabilityTest, LocksStayLinearizableAcrossKill9AndRestart) {
-  Disruptions disruptions;
-  const std::vector<Op<LockModel>> history = RunLocksOnNode({500, 1000}, disruptions);
-  ASSERT_EQ(disruptions.restarted.size(), 2u);
-  ExpectLinearizable("locks with kill -9", history, testing::LockKey);
-  EXPECT_EQ(CheckTokensGrowInRealTime(history), "");
-  // Each of the three lives of the node granted locks, so tokens were compared across them.
+  // Each life granted locks, so tokens were compared across them.
   std::vector<core::TimePoint> starts = {history.front().call};
   starts.insert(starts.end(), disruptions.restarted.begin(), disruptions.restarted.end());
   for (std::size_t life = 0; life < starts.size(); ++life) {
@@ -600,12 +669,19 @@ TEST(CoordLinearizabilityTest, LocksStayLinearizableAcrossKill9AndRestart) {
       return op.ret && op.output.kind == LockOutput::Kind::kGranted && op.call >= starts[life] &&
              (life + 1 == starts.size() || op.call < disruptions.killed[life]);
     });
-    EXPECT_GT(grants, 50) << "life " << life << " of the node";
+    const auto unknown = std::count_if(history.begin(), history.end(), [&](const auto& op) {
+      return !op.ret && op.call >= starts[life] &&
+             (life + 1 == starts.size() || op.call < disruptions.killed[life]);
+    });
+    std::cout << what << ": life " << life << " granted " << grants << ", unknown " << unknown
+              << std::endl;
+    EXPECT_GT(grants, 50) << "life " << life;
   }
 }
 
-TEST(CoordLinearizabilityTest, ElectionsStayLinearizableAcrossKill9AndRestart) {
-  Node node;
+// Elections on `backend` with one disruption of `crash` half way.
+void ExpectElectionsLinearizableAcross(CoordBackend backend, Crash crash, const std::string& what) {
+  Node node(backend);
   ASSERT_EQ(node.Start(), "");
   HttpCoordClient client(node.base_url());
   Workload workload(client, {.clients = 6,
@@ -615,21 +691,60 @@ TEST(CoordLinearizabilityTest, ElectionsStayLinearizableAcrossKill9AndRestart) {
                              .max_think_ms = 5,
                              .seed = 23});
   Disruptions disruptions;
-  std::thread disruptor = DisruptAt({450}, node, client, workload, disruptions);
+  std::atomic<bool> run_over = false;
+  std::thread disruptor = DisruptAt({450}, crash, node, client, workload, disruptions, run_over);
   const std::vector<Op<ElectionModel>> history = workload.RunElections();
+  run_over = true;
   disruptor.join();
   ASSERT_EQ(disruptions.problem, "");
   ASSERT_EQ(disruptions.restarted.size(), 1u);
   EXPECT_EQ(workload.problems(), "");
+  ExpectServerErrorsOnlyInOutages(client, crash == Crash::kEtcd);
   const auto elected = std::count_if(history.begin(), history.end(), [](const auto& op) {
     return op.ret && op.output.kind == ElectionOutput::Kind::kElected;
   });
   EXPECT_GT(elected, 50);
 
-  ExpectLinearizable("elections with kill -9", history, testing::ElectionKey);
+  ExpectLinearizable(what, history, testing::ElectionKey);
 }
 
-TEST(CoordLinearizabilityTest, DoubleGrantingLockServerIsCaught) {
+class CoordLinearizabilityTest : public ::testing::TestWithParam<CoordBackend> {};
+
+TEST_P(CoordLinearizabilityTest, ConcurrentLocksAreLinearizable) {
+  Disruptions none;
+  const std::vector<Op<LockModel>> history = RunLocksOnNode(GetParam(), Crash::kNode, {}, none);
+  ASSERT_GE(history.size(), 1500u);
+  ExpectLinearizable("locks", history, testing::LockKey);
+  EXPECT_EQ(CheckTokensGrowInRealTime(history), "");
+}
+
+TEST_P(CoordLinearizabilityTest, LocksStayLinearizableAcrossKill9AndRestart) {
+  Disruptions disruptions;
+  const std::vector<Op<LockModel>> history =
+      RunLocksOnNode(GetParam(), Crash::kNode, {500, 1000}, disruptions);
+  ExpectLocksAcrossLives("locks with kill -9", history, disruptions, 3);
+}
+
+TEST_P(CoordLinearizabilityTest, ElectionsStayLinearizableAcrossKill9AndRestart) {
+  ExpectElectionsLinearizableAcross(GetParam(), Crash::kNode, "elections with kill -9");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CoordLinearizabilityTest, testing::BothBackends(),
+                         testing::BackendParamName);
+
+TEST(CoordLinearizabilityEtcdTest, LocksStayLinearizableAcrossEtcdKill9AndRestart) {
+  Disruptions disruptions;
+  const std::vector<Op<LockModel>> history =
+      RunLocksOnNode(CoordBackend::kEtcd, Crash::kEtcd, {500, 1000}, disruptions);
+  ExpectLocksAcrossLives("locks with etcd kill -9", history, disruptions, 3);
+}
+
+TEST(CoordLinearizabilityEtcdTest, ElectionsStayLinearizableAcrossEtcdKill9AndRestart) {
+  ExpectElectionsLinearizableAcross(CoordBackend::kEtcd, Crash::kEtcd,
+                                    "elections with etcd kill -9");
+}
+
+TEST(CoordLinearizabilityCheckerTest, DoubleGrantingLockServerIsCaught) {
   DoubleGrantingLockServer broken;
   Workload workload(broken, {.clients = 4, .ops = 400, .names = {"lin/a", "lin/b"}, .seed = 5});
   const std::vector<Op<LockModel>> history = workload.RunLocks();

@@ -1,5 +1,6 @@
-// Locks of the real binary: exclusion, shared mode, fencing tokens, prompt hand-off,
-// lock sets, the lock hierarchy, the maximum hold time and the renewal limit.
+// Locks of the real binary on both backends: exclusion, shared mode, fencing tokens,
+// prompt hand-off, lock sets (all or nothing, also while waiting), the lock hierarchy, the
+// maximum hold time and the renewal limit.
 #include <chrono>
 #include <future>
 #include <string>
@@ -43,9 +44,9 @@ locks:
   hierarchy: [fleet/, agent/]
 )";
 
-using CoordLocksTest = testing::CoordFixture;
+class CoordLocksTest : public testing::CoordFixture {};
 
-TEST_F(CoordLocksTest, ExclusiveLockExcludesUntilWaitRunsOut) {
+TEST_P(CoordLocksTest, ExclusiveLockExcludesUntilWaitRunsOut) {
   Start();
   const std::string a = api_.Session("alpha");
   const std::string b = api_.Session("bravo");
@@ -75,7 +76,7 @@ TEST_F(CoordLocksTest, ExclusiveLockExcludesUntilWaitRunsOut) {
   EXPECT_TRUE(api_.HasEvent("lock.acquired", "session", a));
 }
 
-TEST_F(CoordLocksTest, SharedHoldersCoexistAndExcludeExclusive) {
+TEST_P(CoordLocksTest, SharedHoldersCoexistAndExcludeExclusive) {
   Start();
   const std::string a = api_.Session("alpha");
   const std::string b = api_.Session("bravo");
@@ -95,7 +96,7 @@ TEST_F(CoordLocksTest, SharedHoldersCoexistAndExcludeExclusive) {
   EXPECT_EQ(ErrorCodeOf(api_.Acquire("catalog", a, 0, "shared")), "lock_held");
 }
 
-TEST_F(CoordLocksTest, FencingTokensStrictlyIncrease) {
+TEST_P(CoordLocksTest, FencingTokensStrictlyIncrease) {
   Start();
   const std::vector<std::string> sessions = {api_.Session("alpha"), api_.Session("bravo")};
   unsigned long long last = 0;
@@ -111,7 +112,7 @@ TEST_F(CoordLocksTest, FencingTokensStrictlyIncrease) {
   }
 }
 
-TEST_F(CoordLocksTest, ReleaseByANonHolderIs409AndChangesNothing) {
+TEST_P(CoordLocksTest, ReleaseByANonHolderIs409AndChangesNothing) {
   Start();
   const std::string a = api_.Session("alpha");
   const std::string b = api_.Session("bravo");
@@ -129,7 +130,7 @@ TEST_F(CoordLocksTest, ReleaseByANonHolderIs409AndChangesNothing) {
   EXPECT_TRUE(api_.Events("lock.released").empty());
 }
 
-TEST_F(CoordLocksTest, BlockedWaiterGetsTheLockPromptlyAfterRelease) {
+TEST_P(CoordLocksTest, BlockedWaiterGetsTheLockPromptlyAfterRelease) {
   Start();
   const std::string a = api_.Session("alpha");
   const std::string b = api_.Session("bravo");
@@ -150,25 +151,24 @@ TEST_F(CoordLocksTest, BlockedWaiterGetsTheLockPromptlyAfterRelease) {
   EXPECT_EQ(Str(holders[0], "session"), b);
 }
 
-TEST_F(CoordLocksTest, LockSetIsAllOrNothing) {
+TEST_P(CoordLocksTest, LockSetIsAllOrNothing) {
   Start();
   const std::string a = api_.Session("alpha");
   const std::string b = api_.Session("bravo");
   ASSERT_EQ(api_.Acquire("set-b", a).status, 200);
 
-  const JsonReply refused = api_.AcquireSet({"set-c", "set-a", "set-b"}, b, 0);
-  EXPECT_EQ(refused.status, 409) << refused.raw;
-  EXPECT_EQ(ErrorCodeOf(refused), "lock_held");
-  EXPECT_TRUE(api_.Holders("set-a").empty());
-  EXPECT_TRUE(api_.Holders("set-c").empty());
+  // Refused at once or after waiting: none of the set is held afterwards.
+  for (const long long wait_ms : {0, 300}) {
+    const JsonReply refused = api_.AcquireSet({"set-c", "set-a", "set-b"}, b, wait_ms);
+    EXPECT_EQ(refused.status, 409) << refused.raw;
+    EXPECT_EQ(ErrorCodeOf(refused), "lock_held");
+    EXPECT_TRUE(api_.Holders("set-a").empty()) << "wait_ms " << wait_ms;
+    EXPECT_TRUE(api_.Holders("set-c").empty()) << "wait_ms " << wait_ms;
+  }
 
-  // While it waits for set-b, it holds none of the others.
   auto waiter = Async([&] { return api_.AcquireSet({"set-c", "set-a", "set-b"}, b, 8000); });
   ASSERT_TRUE(
       testing::WaitFor([&] { return Int(api_.GetLock("set-b").body, "waiters") == 1; }, 5s));
-  EXPECT_TRUE(api_.Holders("set-a").empty());
-  EXPECT_TRUE(api_.Holders("set-c").empty());
-
   ASSERT_EQ(api_.Release("set-b", a).status, 200);
   const JsonReply granted = waiter.get().reply;
   ASSERT_EQ(granted.status, 200) << granted.raw;
@@ -183,7 +183,23 @@ TEST_F(CoordLocksTest, LockSetIsAllOrNothing) {
   }
 }
 
-TEST_F(CoordLocksTest, HierarchyRefusesOuterLockWhileHoldingInner) {
+TEST_P(CoordLocksTest, WaitingLockSetHoldsNoneOfItsLocks) {
+  Start();
+  const std::string a = api_.Session("alpha");
+  const std::string b = api_.Session("bravo");
+  ASSERT_EQ(api_.Acquire("set-b", a).status, 200);
+  auto waiter = Async([&] { return api_.AcquireSet({"set-c", "set-a", "set-b"}, b, 8000); });
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return Int(api_.GetLock("set-b").body, "waiters") == 1; }, 5s));
+  EXPECT_TRUE(api_.Holders("set-a").empty());
+  EXPECT_TRUE(api_.Holders("set-c").empty());
+  ASSERT_EQ(api_.Release("set-b", a).status, 200);
+  const JsonReply granted = waiter.get().reply;
+  ASSERT_EQ(granted.status, 200) << granted.raw;
+  EXPECT_EQ(granted.body.at("tokens").as_object().size(), 3u);
+}
+
+TEST_P(CoordLocksTest, HierarchyRefusesOuterLockWhileHoldingInner) {
   Start(kOrderedLocksPolicy);
   const std::string a = api_.Session("alpha");
   ASSERT_EQ(api_.Acquire("agent/worker-1", a).status, 200);
@@ -199,7 +215,7 @@ TEST_F(CoordLocksTest, HierarchyRefusesOuterLockWhileHoldingInner) {
   EXPECT_EQ(api_.Acquire("scratch", b).status, 200);
 }
 
-TEST_F(CoordLocksTest, MaxHoldTakesTheLockBackForAWaiter) {
+TEST_P(CoordLocksTest, MaxHoldTakesTheLockBackForAWaiter) {
   Start(kShortHoldPolicy);
   const std::string a = api_.Session("alpha");
   const std::string b = api_.Session("bravo");
@@ -217,7 +233,7 @@ TEST_F(CoordLocksTest, MaxHoldTakesTheLockBackForAWaiter) {
   EXPECT_EQ(api_.GetSession(a).status, 200) << "the session outlives its taken-back lock";
 }
 
-TEST_F(CoordLocksTest, RenewalsStopAtMaxRenewals) {
+TEST_P(CoordLocksTest, RenewalsStopAtMaxRenewals) {
   Start(kOrderedLocksPolicy);
   const std::string a = api_.Session("alpha");
   ASSERT_EQ(api_.Acquire("res", a).status, 200);
@@ -236,6 +252,9 @@ TEST_F(CoordLocksTest, RenewalsStopAtMaxRenewals) {
   const std::string b = api_.Session("bravo");
   EXPECT_EQ(ErrorCodeOf(api_.RenewLock("res", b)), "not_holder");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CoordLocksTest, testing::BothBackends(),
+                         testing::BackendParamName);
 
 }  // namespace
 }  // namespace agentmesh

@@ -81,7 +81,7 @@ class CoordProposalsTest : public testing::CoordFixture {
   std::string approver_;
 };
 
-TEST_F(CoordProposalsTest, CriticalIsApprovedByThreePhaseOneAgents) {
+TEST_P(CoordProposalsTest, CriticalIsApprovedByThreePhaseOneAgents) {
   const std::string id = Propose("critical");
   ASSERT_FALSE(id.empty());
   EXPECT_EQ(VoteAs(id, phase1_[0], true), "pending");
@@ -102,7 +102,7 @@ TEST_F(CoordProposalsTest, CriticalIsApprovedByThreePhaseOneAgents) {
   EXPECT_EQ(ErrorCodeOf(late), "proposal_closed");
 }
 
-TEST_F(CoordProposalsTest, VotesNeedTheVotersOwnEligibleIdentityOnce) {
+TEST_P(CoordProposalsTest, VotesNeedTheVotersOwnEligibleIdentityOnce) {
   const std::string id = Propose("critical");
   ASSERT_FALSE(id.empty());
   struct Case {
@@ -135,7 +135,7 @@ TEST_F(CoordProposalsTest, VotesNeedTheVotersOwnEligibleIdentityOnce) {
             "unknown_proposal");
 }
 
-TEST_F(CoordProposalsTest, ShortDeadlineExpiresTheProposal) {
+TEST_P(CoordProposalsTest, ShortDeadlineExpiresTheProposal) {
   const std::string id = Propose("critical", "1s");
   ASSERT_FALSE(id.empty());
   EXPECT_EQ(VoteAs(id, phase1_[0], true), "pending");
@@ -144,7 +144,7 @@ TEST_F(CoordProposalsTest, ShortDeadlineExpiresTheProposal) {
   EXPECT_EQ(ErrorCodeOf(api_.Vote(id, phase1_[1], true, phase1_[1])), "proposal_closed");
 }
 
-TEST_F(CoordProposalsTest, SecurityNeedsTheSecurityApprover) {
+TEST_P(CoordProposalsTest, SecurityNeedsTheSecurityApprover) {
   const std::string approved = Propose("security");
   ASSERT_FALSE(approved.empty());
   for (int i = 0; i < 4; ++i) {
@@ -163,7 +163,7 @@ TEST_F(CoordProposalsTest, SecurityNeedsTheSecurityApprover) {
   EXPECT_TRUE(testing::WaitFor([&] { return Decided(vetoed, "rejected"); }, 5s));
 }
 
-TEST_F(CoordProposalsTest, SystemWideNeedsTwoThirdsOfTheFleet) {
+TEST_P(CoordProposalsTest, SystemWideNeedsTwoThirdsOfTheFleet) {
   const std::string id = Propose("system_wide");
   ASSERT_FALSE(id.empty());
   const std::size_t fleet = phase1_.size() + later_.size() + 1;
@@ -177,7 +177,7 @@ TEST_F(CoordProposalsTest, SystemWideNeedsTwoThirdsOfTheFleet) {
   EXPECT_EQ(VoteAs(id, voters[required - 1], true), "approved");
 }
 
-TEST_F(CoordProposalsTest, BadProposalsAre400) {
+TEST_P(CoordProposalsTest, BadProposalsAre400) {
   struct Case {
     std::string body;
     std::string code;
@@ -196,6 +196,9 @@ TEST_F(CoordProposalsTest, BadProposalsAre400) {
   }
   EXPECT_TRUE(api_.Events("proposal.created").empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CoordProposalsTest, testing::BothBackends(),
+                         testing::BackendParamName);
 
 }  // namespace
 }  // namespace agentmesh

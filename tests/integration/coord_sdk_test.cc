@@ -1,5 +1,5 @@
-// The coordination SDK against the real node: RAII locks, renewing sessions, election
-// callbacks and failover, barriers and votes.
+// The coordination SDK against the real node on both coordination backends: RAII locks,
+// renewing sessions, election callbacks and failover, barriers and votes.
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -10,8 +10,8 @@
 
 #include "agentmesh/client/coord_client.h"
 
+#include "integration/coord_api.h"
 #include "integration/node_api.h"
-#include "testing/node_process.h"
 
 namespace agentmesh::client {
 namespace {
@@ -22,36 +22,28 @@ using testing::Int;
 using testing::Str;
 using testing::WaitFor;
 
-class CoordSdkTest : public ::testing::Test {
+class CoordSdkTest : public ::testing::TestWithParam<testing::CoordBackend> {
  protected:
-  void SetUp() override {
-    const std::string fleet = std::string(AGENTMESH_SOURCE_DIR) + "/examples/sutazai/fleet.yaml";
-    const std::string why = node_.Start(
-        AGENTMESH_BINARY,
-        {"serve", "--listen", "127.0.0.1:0", "--data-dir", dir_.Sub("data"), "--fleet", fleet},
-        dir_.Sub("node.log"));
-    ASSERT_EQ(why, "");
-  }
+  void SetUp() override { ASSERT_EQ(node_.Start("", /*with_fleet=*/true), ""); }
 
   CoordClientOptions As(std::string agent) const {
-    return {.node_url = node_.base_url(), .request_timeout = 5s, .agent = std::move(agent)};
+    return {.node_url = node_.url(), .request_timeout = 5s, .agent = std::move(agent)};
   }
 
   std::size_t Holders(const std::string& lock) {
-    auto r = CallJson(node_.base_url(), "GET", "/v1/locks/" + lock);
+    auto r = CallJson(node_.url(), "GET", "/v1/locks/" + lock);
     const auto* holders = r.body.is_object() ? r.body.as_object().if_contains("holders") : nullptr;
     return holders != nullptr && holders->is_array() ? holders->as_array().size() : 0;
   }
 
   long long Candidates(const std::string& election) {
-    return Int(CallJson(node_.base_url(), "GET", "/v1/elections/" + election).body, "candidates");
+    return Int(CallJson(node_.url(), "GET", "/v1/elections/" + election).body, "candidates");
   }
 
-  testing::TempDir dir_;
-  testing::NodeProcess node_;
+  testing::CoordNode node_{GetParam()};
 };
 
-TEST_F(CoordSdkTest, LockGuardHoldsAFencingTokenAndReleasesOnScopeExit) {
+TEST_P(CoordSdkTest, LockGuardHoldsAFencingTokenAndReleasesOnScopeExit) {
   CoordClient client(As("coder"));
   auto session = client.CreateSession();
   ASSERT_TRUE(session) << session.error().ToString();
@@ -74,7 +66,7 @@ TEST_F(CoordSdkTest, LockGuardHoldsAFencingTokenAndReleasesOnScopeExit) {
   EXPECT_GT(again->token(), first_token);
 }
 
-TEST_F(CoordSdkTest, LockSetTakesAllOrNothingAndReleasesEveryLock) {
+TEST_P(CoordSdkTest, LockSetTakesAllOrNothingAndReleasesEveryLock) {
   CoordClient client(As("coder"));
   auto session = client.CreateSession();
   auto other = client.CreateSession();
@@ -96,7 +88,7 @@ TEST_F(CoordSdkTest, LockSetTakesAllOrNothingAndReleasesEveryLock) {
   EXPECT_EQ(Holders("res-b"), 0u);
 }
 
-TEST_F(CoordSdkTest, SessionRenewsPastItsTtlAndIsDestroyedOnScopeExit) {
+TEST_P(CoordSdkTest, SessionRenewsPastItsTtlAndIsDestroyedOnScopeExit) {
   CoordClient client(As("coder"));
   std::string id;
   {
@@ -105,19 +97,19 @@ TEST_F(CoordSdkTest, SessionRenewsPastItsTtlAndIsDestroyedOnScopeExit) {
     id = session->id();
     // Three TTLs: without renewals the node would have expired it twice over.
     ASSERT_TRUE(WaitFor([&] { return session->renewals() >= 15; }, 10s));
-    EXPECT_EQ(CallJson(node_.base_url(), "GET", "/v1/sessions/" + id).status, 200);
+    EXPECT_EQ(CallJson(node_.url(), "GET", "/v1/sessions/" + id).status, 200);
     EXPECT_FALSE(session->lost());
   }
-  EXPECT_EQ(CallJson(node_.base_url(), "GET", "/v1/sessions/" + id).status, 404);
+  EXPECT_EQ(CallJson(node_.url(), "GET", "/v1/sessions/" + id).status, 404);
 }
 
-TEST_F(CoordSdkTest, SessionDestroyedOnTheNodeIsReportedLost) {
+TEST_P(CoordSdkTest, SessionDestroyedOnTheNodeIsReportedLost) {
   CoordClient client(As("coder"));
   std::atomic<bool> lost{false};
   auto session =
       client.CreateSession({.ttl = 2s, .renew_interval = 100ms, .on_lost = [&] { lost = true; }});
   ASSERT_TRUE(session);
-  ASSERT_EQ(CallJson(node_.base_url(), "DELETE", "/v1/sessions/" + session->id()).status, 200);
+  ASSERT_EQ(CallJson(node_.url(), "DELETE", "/v1/sessions/" + session->id()).status, 200);
   ASSERT_TRUE(WaitFor([&] { return lost.load(); }, 5s));
   EXPECT_TRUE(session->lost());
 }
@@ -131,7 +123,7 @@ struct Observed {
   }
 };
 
-TEST_F(CoordSdkTest, ElectionCallsBackOnElectedAndOnLostWhenTheLeadersSessionEnds) {
+TEST_P(CoordSdkTest, ElectionCallsBackOnElectedAndOnLostWhenTheLeadersSessionEnds) {
   CoordClient a(As("agent-a"));
   CoordClient b(As("agent-b"));
   auto session_a = a.CreateSession();
@@ -164,9 +156,9 @@ TEST_F(CoordSdkTest, ElectionCallsBackOnElectedAndOnLostWhenTheLeadersSessionEnd
       << leader->status().ToString();
 }
 
-TEST_F(CoordSdkTest, FollowerIsElectedWithinTtlPlusFirstBackoffWhenTheLeaderStopsRenewing) {
+TEST_P(CoordSdkTest, FollowerIsElectedWithinTtlPlusFirstBackoffWhenTheLeaderStopsRenewing) {
   // The leader is a raw session that is never renewed: a crashed leader process.
-  const std::string url = node_.base_url();
+  const std::string url = node_.url();
   const auto created_at = std::chrono::steady_clock::now();
   auto raw = CallJson(url, "POST", "/v1/sessions",
                       boost::json::object{{"agent", "crashed"}, {"ttl", "2s"}});
@@ -189,7 +181,7 @@ TEST_F(CoordSdkTest, FollowerIsElectedWithinTtlPlusFirstBackoffWhenTheLeaderStop
       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
 }
 
-TEST_F(CoordSdkTest, ResignHandsLeadershipToTheNamedSuccessor) {
+TEST_P(CoordSdkTest, ResignHandsLeadershipToTheNamedSuccessor) {
   CoordClient a(As("agent-a"));
   CoordClient b(As("agent-b"));
   CoordClient c(As("agent-c"));
@@ -214,7 +206,7 @@ TEST_F(CoordSdkTest, ResignHandsLeadershipToTheNamedSuccessor) {
   EXPECT_EQ(a.Leader("deploys")->agent, "agent-c");
 }
 
-TEST_F(CoordSdkTest, BarrierCompletesWhenEveryParticipantArrived) {
+TEST_P(CoordSdkTest, BarrierCompletesWhenEveryParticipantArrived) {
   CoordClient client(As("coder"));
   auto created = client.CreateBarrier("release/gate", {"p1", "p2"});
   ASSERT_TRUE(created) << created.error().ToString();
@@ -230,7 +222,7 @@ TEST_F(CoordSdkTest, BarrierCompletesWhenEveryParticipantArrived) {
   EXPECT_TRUE(first->missing.empty());
 }
 
-TEST_F(CoordSdkTest, VotesCarryTheVotersIdentityAndDecideAProposal) {
+TEST_P(CoordSdkTest, VotesCarryTheVotersIdentityAndDecideAProposal) {
   CoordClient proposer(As("ai-agent-orchestrator"));
   auto id = proposer.Propose(
       {.kind = "critical", .subject = "freeze deploys", .payload_json = R"({"why":"incident"})"});
@@ -250,6 +242,9 @@ TEST_F(CoordSdkTest, VotesCarryTheVotersIdentityAndDecideAProposal) {
   EXPECT_EQ(decided->approvals.size(), 3u);
   EXPECT_EQ(decided->required_approvals, 3);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CoordSdkTest, testing::BothBackends(),
+                         testing::BackendParamName);
 
 }  // namespace
 }  // namespace agentmesh::client

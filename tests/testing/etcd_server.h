@@ -4,7 +4,9 @@
 // Start() forks and execs etcd with free client and peer ports and a fresh data dir in
 // its own TempDir, then waits (at most 15 s) until GET /health answers
 // {"health":"true"}. Kill9() simulates a crash; Restart() starts it again on the same
-// ports and data dir; the destructor stops it (SIGTERM, then SIGKILL). etcd's log goes
+// ports and data dir; the destructor stops it (SIGTERM, then SIGKILL). etcd gets SIGKILL
+// when the thread that called Start() or Restart() ends (PR_SET_PDEATHSIG follows the
+// forking thread), so call them from a thread that outlives the server's use. etcd's log goes
 // to log_path(). EtcdPost() is a synchronous JSON call to its v3 gateway (keys and
 // values are base64, int64 are strings: see Base64Encode/Base64Decode).
 // Owned by the test tree. Not thread-safe; one test owns each EtcdServer. The free
