@@ -41,6 +41,58 @@ core::TimePoint WrittenAt(core::Clock& clock, const etcd_coord::Record& r) {
   return clock.Now() - std::chrono::milliseconds(std::max<long long>(0, elapsed));
 }
 
+// Restores record `kv` (already read) into `table` as `name`.
+template <typename Table>
+core::Status RestoreRecord(core::Clock& clock, const etcd::KeyValue& kv, const std::string& name,
+                           Table& table) {
+  auto record = etcd_coord::ParseRecord(kv.value);
+  if (!record) {
+    return Corrupt(kv.key);
+  }
+  return table.Restore(name, record->snapshot, WrittenAt(clock, *record));
+}
+
+// Reads record `key` into `table` as `name`. Result: its key-value; mod_revision 0 when
+// there is no such record (the table then does not have `name` either).
+template <typename Table>
+asio::awaitable<core::Result<etcd::KeyValue>> LoadRecord(etcd::EtcdClient& client,
+                                                         core::Clock& clock, const std::string& key,
+                                                         const std::string& name, Table& table) {
+  etcd::RangeRequest req;
+  req.key = key;
+  auto r = co_await client.Range(req);
+  if (!r) {
+    co_return core::Err(r.error());
+  }
+  if (r->kvs.empty()) {
+    co_return etcd::KeyValue{};
+  }
+  if (core::Status s = RestoreRecord(clock, r->kvs[0], name, table); !s.ok()) {
+    co_return core::Err(std::move(s));
+  }
+  co_return std::move(r->kvs[0]);
+}
+
+// Writes `table`'s `name` to `key` with `lease` unless the key's mod revision is no
+// longer `expected` (0: the key must not exist). Result: whether it was written.
+template <typename Table>
+asio::awaitable<core::Result<bool>> StoreRecord(etcd::EtcdClient& client, core::Clock& clock,
+                                                const std::string& key, const std::string& name,
+                                                const Table& table, std::int64_t expected,
+                                                std::int64_t lease) {
+  etcd::TxnRequest put;
+  put.compare.push_back(
+      {key, etcd::Compare::Target::kModRevision, etcd::Compare::Result::kEqual, expected, ""});
+  put.success.push_back(etcd::Op::Put(
+      key, etcd_coord::EncodeRecord(table.Snapshot(name), core::ToUnixMillis(clock.WallNow())),
+      lease));
+  auto done = co_await client.Txn(put);
+  if (!done) {
+    co_return core::Err(done.error());
+  }
+  co_return done->succeeded;
+}
+
 void EmitAll(std::vector<core::Event>& events, core::EventSink* sink, core::Clock& clock) {
   if (sink == nullptr) {
     return;
@@ -63,23 +115,9 @@ EtcdCoordService::Reply EtcdCoordService::CreateBarrier(
     coord::Effects fx;
     // An existing barrier goes into the table first, so that the table refuses a
     // duplicate (or replaces one whose TTL ran out) exactly as the embedded one does.
-    etcd::RangeRequest req;
-    req.key = key;
-    auto r = co_await client_.Range(req);
-    if (!r) {
-      co_return core::Err(r.error());
-    }
-    std::int64_t existing_mod = 0;
-    if (!r->kvs.empty()) {
-      auto record = etcd_coord::ParseRecord(r->kvs[0].value);
-      if (!record) {
-        co_return core::Err(Corrupt(key));
-      }
-      if (core::Status s = table.Restore(name, record->snapshot, WrittenAt(clock_, *record));
-          !s.ok()) {
-        co_return core::Err(std::move(s));
-      }
-      existing_mod = r->kvs[0].mod_revision;
+    auto existing = co_await LoadRecord(client_, clock_, key, name, table);
+    if (!existing) {
+      co_return core::Err(existing.error());
     }
     auto view = table.Create(name, participants, ttl.value_or(core::Duration::zero()), now, fx);
     if (!view) {
@@ -96,22 +134,17 @@ EtcdCoordService::Reply EtcdCoordService::CreateBarrier(
     if (!lease) {
       co_return core::Err(lease.error());
     }
-    etcd::TxnRequest put;
-    put.compare.push_back({key, etcd::Compare::Target::kModRevision, etcd::Compare::Result::kEqual,
-                           existing_mod, ""});
-    put.success.push_back(etcd::Op::Put(
-        key, etcd_coord::EncodeRecord(table.Snapshot(name), core::ToUnixMillis(clock_.WallNow())),
-        lease->id));
-    auto done = co_await client_.Txn(put);
-    if (!done || !done->succeeded) {
+    auto done =
+        co_await StoreRecord(client_, clock_, key, name, table, existing->mod_revision, lease->id);
+    if (!done || !*done) {
       co_await client_.LeaseRevoke(lease->id);
       if (!done) {
         co_return core::Err(done.error());
       }
       continue;
     }
-    if (existing_mod != 0 && r->kvs[0].lease != 0) {
-      co_await client_.LeaseRevoke(r->kvs[0].lease);  // the replaced barrier's
+    if (existing->lease != 0) {
+      co_await client_.LeaseRevoke(existing->lease);  // the replaced barrier's
     }
     EmitAll(fx.events, events_, clock_);
     co_return std::move(*view);
@@ -127,23 +160,12 @@ asio::awaitable<CoordBackend::Json> EtcdCoordService::ArriveOnce(const std::stri
     const core::TimePoint now = clock_.Now();
     coord::BarrierTable table(options_.coord.core.barriers);
     coord::Effects fx;
-    etcd::RangeRequest req;
-    req.key = key;
-    auto r = co_await client_.Range(req);
-    if (!r) {
-      co_return core::Err(r.error());
+    auto kv = co_await LoadRecord(client_, clock_, key, name, table);
+    if (!kv) {
+      co_return core::Err(kv.error());
     }
-    if (r->kvs.empty()) {
+    if (kv->mod_revision == 0) {
       co_return table.Get(name, now);  // unknown_barrier
-    }
-    const etcd::KeyValue kv = r->kvs[0];
-    auto record = etcd_coord::ParseRecord(kv.value);
-    if (!record) {
-      co_return core::Err(Corrupt(key));
-    }
-    if (core::Status s = table.Restore(name, record->snapshot, WrittenAt(clock_, *record));
-        !s.ok()) {
-      co_return core::Err(std::move(s));
     }
     const std::uint64_t waiter = 1;
     coord::Outcome out = table.Arrive(name, participant, waiter, now, fx);
@@ -151,17 +173,12 @@ asio::awaitable<CoordBackend::Json> EtcdCoordService::ArriveOnce(const std::stri
       co_return core::Err(out.result.error());
     }
     if (!fx.dirty.empty()) {
-      etcd::TxnRequest put;
-      put.compare.push_back({key, etcd::Compare::Target::kModRevision,
-                             etcd::Compare::Result::kEqual, kv.mod_revision, ""});
-      put.success.push_back(etcd::Op::Put(
-          key, etcd_coord::EncodeRecord(table.Snapshot(name), core::ToUnixMillis(clock_.WallNow())),
-          kv.lease));
-      auto done = co_await client_.Txn(put);
+      auto done =
+          co_await StoreRecord(client_, clock_, key, name, table, kv->mod_revision, kv->lease);
       if (!done) {
         co_return core::Err(done.error());
       }
-      if (!done->succeeded) {
+      if (!*done) {
         continue;
       }
     }
@@ -221,21 +238,9 @@ EtcdCoordService::Reply EtcdCoordService::GetBarrier(const std::string& name) {
   }
   const std::string key = Key("barriers", name);
   coord::BarrierTable table(options_.coord.core.barriers);
-  etcd::RangeRequest req;
-  req.key = key;
-  auto r = co_await client_.Range(req);
-  if (!r) {
-    co_return core::Err(r.error());
-  }
-  if (!r->kvs.empty()) {
-    auto record = etcd_coord::ParseRecord(r->kvs[0].value);
-    if (!record) {
-      co_return core::Err(Corrupt(key));
-    }
-    if (core::Status s = table.Restore(name, record->snapshot, WrittenAt(clock_, *record));
-        !s.ok()) {
-      co_return core::Err(std::move(s));
-    }
+  auto kv = co_await LoadRecord(client_, clock_, key, name, table);
+  if (!kv) {
+    co_return core::Err(kv.error());
   }
   co_return table.Get(name, clock_.Now());
 }
@@ -257,16 +262,13 @@ EtcdCoordService::Reply EtcdCoordService::CreateProposal(const std::string& kind
     co_return core::Err(view.error());
   }
   const std::string key = Key("proposals", id);
-  etcd::TxnRequest put;
-  put.compare.push_back(
-      {key, etcd::Compare::Target::kCreateRevision, etcd::Compare::Result::kEqual, 0, ""});
-  put.success.push_back(etcd::Op::Put(
-      key, etcd_coord::EncodeRecord(table.Snapshot(id), core::ToUnixMillis(clock_.WallNow()))));
-  auto done = co_await client_.Txn(put);
+  const std::int64_t absent = 0;
+  const std::int64_t no_lease = 0;
+  auto done = co_await StoreRecord(client_, clock_, key, id, table, absent, no_lease);
   if (!done) {
     co_return core::Err(done.error());
   }
-  if (!done->succeeded) {
+  if (!*done) {
     co_return core::Err(core::Status(core::StatusCode::kAlreadyExists, "proposal_exists",
                                      "Proposal '" + id + "' exists."));
   }
@@ -281,40 +283,26 @@ EtcdCoordService::Reply EtcdCoordService::Vote(const std::string& id, const std:
     const core::TimePoint now = clock_.Now();
     coord::ProposalTable table(options_.coord.core.proposals);
     coord::Effects fx;
-    etcd::RangeRequest req;
-    req.key = key;
     if (!core::ValidateId(id, "id").ok()) {
       co_return table.Get(id, now);  // unknown_proposal
     }
-    auto r = co_await client_.Range(req);
-    if (!r) {
-      co_return core::Err(r.error());
+    auto kv = co_await LoadRecord(client_, clock_, key, id, table);
+    if (!kv) {
+      co_return core::Err(kv.error());
     }
-    if (r->kvs.empty()) {
+    if (kv->mod_revision == 0) {
       co_return table.Get(id, now);  // unknown_proposal
-    }
-    const etcd::KeyValue kv = r->kvs[0];
-    auto record = etcd_coord::ParseRecord(kv.value);
-    if (!record) {
-      co_return core::Err(Corrupt(key));
-    }
-    if (core::Status s = table.Restore(id, record->snapshot, WrittenAt(clock_, *record)); !s.ok()) {
-      co_return core::Err(std::move(s));
     }
     auto view = table.Vote(id, voter, approve, now, fx);
     if (!view) {
       co_return core::Err(view.error());
     }
-    etcd::TxnRequest put;
-    put.compare.push_back({key, etcd::Compare::Target::kModRevision, etcd::Compare::Result::kEqual,
-                           kv.mod_revision, ""});
-    put.success.push_back(etcd::Op::Put(
-        key, etcd_coord::EncodeRecord(table.Snapshot(id), core::ToUnixMillis(clock_.WallNow()))));
-    auto done = co_await client_.Txn(put);
+    const std::int64_t no_lease = 0;
+    auto done = co_await StoreRecord(client_, clock_, key, id, table, kv->mod_revision, no_lease);
     if (!done) {
       co_return core::Err(done.error());
     }
-    if (!done->succeeded) {
+    if (!*done) {
       continue;
     }
     EmitAll(fx.events, events_, clock_);
@@ -327,21 +315,9 @@ EtcdCoordService::Reply EtcdCoordService::GetProposal(const std::string& id) {
   coord::ProposalTable table(options_.coord.core.proposals);
   if (core::ValidateId(id, "id").ok()) {
     const std::string key = Key("proposals", id);
-    etcd::RangeRequest req;
-    req.key = key;
-    auto r = co_await client_.Range(req);
-    if (!r) {
-      co_return core::Err(r.error());
-    }
-    if (!r->kvs.empty()) {
-      auto record = etcd_coord::ParseRecord(r->kvs[0].value);
-      if (!record) {
-        co_return core::Err(Corrupt(key));
-      }
-      if (core::Status s = table.Restore(id, record->snapshot, WrittenAt(clock_, *record));
-          !s.ok()) {
-        co_return core::Err(std::move(s));
-      }
+    auto kv = co_await LoadRecord(client_, clock_, key, id, table);
+    if (!kv) {
+      co_return core::Err(kv.error());
     }
   }
   co_return table.Get(id, clock_.Now());
@@ -359,12 +335,8 @@ asio::awaitable<void> EtcdCoordService::ExpireProposals() {
   const core::TimePoint now = clock_.Now();
   for (const etcd::KeyValue& kv : r->kvs) {
     const std::string id = kv.key.substr(dir.size());
-    auto record = etcd_coord::ParseRecord(kv.value);
-    if (!record) {
-      continue;
-    }
     coord::ProposalTable table(options_.coord.core.proposals);
-    if (!table.Restore(id, record->snapshot, WrittenAt(clock_, *record)).ok()) {
+    if (!RestoreRecord(clock_, kv, id, table).ok()) {
       continue;
     }
     const auto next = table.NextDeadline();
@@ -374,14 +346,9 @@ asio::awaitable<void> EtcdCoordService::ExpireProposals() {
     coord::Effects fx;
     table.Expire(now, fx);
     // Every node runs this; the compare makes sure one of them records the outcome.
-    etcd::TxnRequest put;
-    put.compare.push_back({kv.key, etcd::Compare::Target::kModRevision,
-                           etcd::Compare::Result::kEqual, kv.mod_revision, ""});
-    put.success.push_back(etcd::Op::Put(
-        kv.key,
-        etcd_coord::EncodeRecord(table.Snapshot(id), core::ToUnixMillis(clock_.WallNow()))));
-    auto done = co_await client_.Txn(put);
-    if (done && done->succeeded) {
+    const std::int64_t no_lease = 0;
+    auto done = co_await StoreRecord(client_, clock_, kv.key, id, table, kv.mod_revision, no_lease);
+    if (done && *done) {
       EmitAll(fx.events, events_, clock_);
     }
   }
