@@ -33,6 +33,7 @@
 
 #include "agentmesh/client/http_client.h"
 #include "agentmesh/core/status.h"
+#include "agentmesh/etcd/base64.h"
 
 namespace {
 
@@ -93,23 +94,6 @@ std::string Field(const std::string& body, const char* key) {
   }
   const json::value* f = v.as_object().if_contains(key);
   return f != nullptr && f->is_string() ? std::string(f->as_string()) : "";
-}
-
-std::string Base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    const std::size_t n = std::min<std::size_t>(3, in.size() - i);
-    std::uint32_t chunk = 0;
-    for (std::size_t j = 0; j < 3; ++j) {
-      chunk = (chunk << 8) | (j < n ? static_cast<unsigned char>(in[i + j]) : 0u);
-    }
-    for (std::size_t j = 0; j < 4; ++j) {
-      out += j <= n ? kAlphabet[(chunk >> (18 - 6 * j)) & 0x3f] : '=';
-    }
-  }
-  return out;
 }
 
 // Why an acquire failed; wait_expired when the lock's wait_ms ran out (agentmesh's 409).
@@ -200,7 +184,7 @@ class EtcdDriver final : public LockDriver {
   }
   std::optional<std::string> Acquire(BlockingConnection& c, const std::string& session,
                                      const std::string& name, CallError& error) override {
-    json::object body{{"name", Base64(name)}, {"lease", session}};
+    json::object body{{"name", agentmesh::etcd::Base64Encode(name)}, {"lease", session}};
     auto r = c.Send("POST", "/v3/lock/lock", json::serialize(body));
     std::string key = Ok(r) ? Field(r->body, "key") : "";
     if (key.empty()) {

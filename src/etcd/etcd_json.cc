@@ -11,7 +11,6 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 // gRPC codes etcd answers with (google.rpc.Code).
 constexpr std::int64_t kGrpcDeadlineExceeded = 4;
 constexpr std::int64_t kGrpcNotFound = 5;
@@ -19,25 +18,6 @@ constexpr std::int64_t kGrpcOutOfRange = 11;
 constexpr std::int64_t kGrpcUnavailable = 14;
 // How much of a non-JSON error body goes into a message.
 constexpr std::size_t kMaxBodyExcerpt = 200;
-
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') {
-    return c - 'A';
-  }
-  if (c >= 'a' && c <= 'z') {
-    return c - 'a' + 26;
-  }
-  if (c >= '0' && c <= '9') {
-    return c - '0' + 52;
-  }
-  if (c == '+' || c == '-') {
-    return 62;
-  }
-  if (c == '/' || c == '_') {
-    return 63;
-  }
-  return -1;
-}
 
 std::string_view CompareTargetName(Compare::Target target) {
   switch (target) {
@@ -117,45 +97,6 @@ json::object EncodeOp(const Op& op) {
 }
 
 }  // namespace
-
-std::string Base64Encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    const std::size_t n = std::min<std::size_t>(3, in.size() - i);
-    std::uint32_t chunk = 0;
-    for (std::size_t j = 0; j < 3; ++j) {
-      chunk = (chunk << 8) | (j < n ? static_cast<unsigned char>(in[i + j]) : 0u);
-    }
-    for (std::size_t j = 0; j < 4; ++j) {
-      out += j <= n ? kAlphabet[(chunk >> (18 - 6 * j)) & 0x3f] : '=';
-    }
-  }
-  return out;
-}
-
-core::Result<std::string> Base64Decode(std::string_view in) {
-  while (!in.empty() && in.back() == '=') {
-    in.remove_suffix(1);
-  }
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  std::uint32_t chunk = 0;
-  int bits = 0;
-  for (const char c : in) {
-    const int v = Base64Value(c);
-    if (v < 0) {
-      return core::Err(core::Internal("etcd_error", "etcd sent invalid base64"));
-    }
-    chunk = (chunk << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((chunk >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 std::int64_t Int64Field(const json::object& obj, std::string_view key) {
   const json::value* v = obj.if_contains(key);

@@ -13,13 +13,13 @@
 #include <boost/json/value.hpp>
 
 #include "agentmesh/core/status.h"
+#include "agentmesh/etcd/base64.h"
 #include "agentmesh/etcd/etcd_client.h"
 
 namespace agentmesh::etcd::internal {
 
-std::string Base64Encode(std::string_view in);
-// Decodes standard base64 (padding optional). Errors: kInternal "etcd_error".
-core::Result<std::string> Base64Decode(std::string_view in);
+using etcd::Base64Decode;
+using etcd::Base64Encode;
 
 // Returns obj[key] as an int64 whether etcd wrote it as a string or a number; 0 when
 // absent or not a number.

@@ -19,6 +19,13 @@ std::string PrefixEnd(std::string_view prefix) {
   return std::string(1, '\0');
 }
 
+RangeRequest RangeRequest::Prefix(std::string prefix) {
+  RangeRequest r;
+  r.range_end = PrefixEnd(prefix);
+  r.key = std::move(prefix);
+  return r;
+}
+
 Op Op::Get(std::string key, std::string range_end) {
   Op op;
   op.kind = Kind::kRange;

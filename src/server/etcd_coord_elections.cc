@@ -246,9 +246,7 @@ EtcdCoordService::Reply EtcdCoordService::GetElection(const std::string& name) {
 
 EtcdCoordService::Reply EtcdCoordService::Coordinators() {
   const std::string dir = Key("elections", kCoordinatorPrefix);
-  etcd::RangeRequest req;
-  req.key = dir;
-  req.range_end = etcd::PrefixEnd(dir);
+  const etcd::RangeRequest req = etcd::RangeRequest::Prefix(dir);
   auto r = co_await client_.Range(req);
   if (!r) {
     co_return core::Err(r.error());

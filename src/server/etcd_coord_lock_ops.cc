@@ -172,9 +172,7 @@ EtcdCoordService::Reply EtcdCoordService::GetLock(const std::string& name) {
 // Takes back holds past their maximum, and deletes waiting keys whose call is gone.
 asio::awaitable<void> EtcdCoordService::ExpireLockHolds() {
   const std::string dir = Key("locks", "");
-  etcd::RangeRequest req;
-  req.key = dir;
-  req.range_end = etcd::PrefixEnd(dir);
+  const etcd::RangeRequest req = etcd::RangeRequest::Prefix(dir);
   auto r = co_await client_.Range(req);
   if (!r) {
     co_return;

@@ -77,9 +77,7 @@ asio::awaitable<core::Status> EtcdCoordService::CheckOrder(
   }
   // What the session holds: its keys under P/locks/.
   const std::string dir = Key("locks", "");
-  etcd::RangeRequest req;
-  req.key = dir;
-  req.range_end = etcd::PrefixEnd(dir);
+  const etcd::RangeRequest req = etcd::RangeRequest::Prefix(dir);
   auto r = co_await client_.Range(req);
   if (!r) {
     co_return r.error();

@@ -325,9 +325,7 @@ EtcdCoordService::Reply EtcdCoordService::GetProposal(const std::string& id) {
 
 asio::awaitable<void> EtcdCoordService::ExpireProposals() {
   const std::string dir = Key("proposals", "");
-  etcd::RangeRequest req;
-  req.key = dir;
-  req.range_end = etcd::PrefixEnd(dir);
+  const etcd::RangeRequest req = etcd::RangeRequest::Prefix(dir);
   auto r = co_await client_.Range(req);
   if (!r) {
     co_return;

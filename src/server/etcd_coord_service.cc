@@ -205,9 +205,7 @@ asio::awaitable<core::Result<EtcdCoordService::SessionInfo>> EtcdCoordService::K
 
 asio::awaitable<core::Result<std::vector<EtcdCoordService::Entry>>> EtcdCoordService::LoadQueue(
     const std::string& dir) {
-  etcd::RangeRequest req;
-  req.key = dir;
-  req.range_end = etcd::PrefixEnd(dir);
+  etcd::RangeRequest req = etcd::RangeRequest::Prefix(dir);
   req.sort = etcd::RangeRequest::Sort::kCreateAscend;
   auto r = co_await client_.Range(req);
   if (!r) {

@@ -30,6 +30,7 @@
 #include <boost/json/value.hpp>
 
 #include "agentmesh/client/http_client.h"
+#include "agentmesh/etcd/base64.h"
 
 #include "testing/node_process.h"
 #include <arpa/inet.h>
@@ -82,54 +83,10 @@ inline std::string EtcdField(const boost::json::value& body, std::string_view ke
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
 }
 
-inline std::string Base64Encode(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    const std::size_t n = std::min<std::size_t>(3, in.size() - i);
-    std::uint32_t chunk = 0;
-    for (std::size_t j = 0; j < 3; ++j) {
-      chunk = (chunk << 8) | (j < n ? static_cast<unsigned char>(in[i + j]) : 0u);
-    }
-    for (std::size_t j = 0; j < 4; ++j) {
-      out += j <= n ? kAlphabet[(chunk >> (18 - 6 * j)) & 0x3f] : '=';
-    }
-  }
-  return out;
-}
+using etcd::Base64Encode;
 
-// Decodes standard base64 (padding optional); stops at the first invalid character.
-inline std::string Base64Decode(std::string_view in) {
-  std::string out;
-  std::uint32_t chunk = 0;
-  int bits = 0;
-  for (const char c : in) {
-    int v = -1;
-    if (c >= 'A' && c <= 'Z') {
-      v = c - 'A';
-    } else if (c >= 'a' && c <= 'z') {
-      v = c - 'a' + 26;
-    } else if (c >= '0' && c <= '9') {
-      v = c - '0' + 52;
-    } else if (c == '+') {
-      v = 62;
-    } else if (c == '/') {
-      v = 63;
-    }
-    if (v < 0) {
-      break;
-    }
-    chunk = (chunk << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((chunk >> bits) & 0xff);
-    }
-  }
-  return out;
-}
+// Decodes standard base64; "" when it is not base64.
+inline std::string Base64Decode(std::string_view in) { return etcd::Base64Decode(in).value_or(""); }
 
 // Returns a loopback TCP port that was free a moment ago, or 0.
 inline int FreeLoopbackPort() {

@@ -50,6 +50,8 @@ struct RangeRequest {
   Sort sort = Sort::kNone;
   std::int64_t max_create_revision = 0;  // 0 = no bound
   bool count_only = false;
+  // Every key that starts with `prefix`.
+  static RangeRequest Prefix(std::string prefix);
 };
 
 struct RangeResult {
