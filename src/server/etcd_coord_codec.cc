@@ -113,17 +113,23 @@ bool FirstInLine(const std::vector<std::string_view>& values, std::size_t i, coo
 }
 
 std::vector<KeyRole> Roles(const std::vector<std::string_view>& values, long long now_ms) {
+  // One pass, oldest first: a key conflicts with an older live exclusive key, and an
+  // exclusive key with any older live key.
   std::vector<KeyRole> out;
   out.reserve(values.size());
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const LockValue v = ParseLockValue(values[i]);
+  bool older_live = false;
+  bool older_exclusive = false;
+  for (const std::string_view value : values) {
+    const LockValue v = ParseLockValue(value);
     if (IsOrphan(v, now_ms)) {
       out.push_back(KeyRole::kOrphan);
-    } else if ((v.granted || !v.ours) && FirstInLine(values, i, v.mode, now_ms)) {
-      out.push_back(KeyRole::kHolder);
-    } else {
-      out.push_back(KeyRole::kWaiter);
+      continue;
     }
+    const bool first_in_line =
+        !older_exclusive && (v.mode == coord::LockMode::kShared || !older_live);
+    out.push_back((v.granted || !v.ours) && first_in_line ? KeyRole::kHolder : KeyRole::kWaiter);
+    older_live = true;
+    older_exclusive = older_exclusive || v.mode == coord::LockMode::kExclusive;
   }
   return out;
 }

@@ -45,6 +45,49 @@ TEST(LockValueTest, OursRoundTrips) {
   EXPECT_EQ(back.renewals, 3);
 }
 
+std::string Lock(coord::LockMode mode, bool granted, long long wait_until_ms = 0) {
+  LockValue v;
+  v.mode = mode;
+  v.agent = "a";
+  v.granted = granted;
+  v.wait_until_ms = wait_until_ms;
+  return EncodeLockValue(v);
+}
+
+TEST(LockQueueTest, EtcdctlKeyHoldsAndOursWaitBehindIt) {
+  const std::string etcdctl;  // concurrency.Mutex's empty value
+  const std::string ours = Lock(coord::LockMode::kExclusive, false, 10'000);
+  const std::vector<std::string_view> q{etcdctl, ours};
+  EXPECT_EQ(Roles(q, 1'000), (std::vector<KeyRole>{KeyRole::kHolder, KeyRole::kWaiter}));
+  EXPECT_TRUE(FirstInLine(q, 0, coord::LockMode::kShared, 1'000));
+  EXPECT_FALSE(FirstInLine(q, 1, coord::LockMode::kExclusive, 1'000));
+}
+
+TEST(LockQueueTest, OnlyGrantedKeysOfOursHold) {
+  // A waiting lock set's shared key first in line holds nothing yet; a granted shared
+  // key behind it holds.
+  const std::string set_key = Lock(coord::LockMode::kShared, false, 10'000);
+  const std::string granted = Lock(coord::LockMode::kShared, true);
+  const std::string exclusive = Lock(coord::LockMode::kExclusive, false, 10'000);
+  const std::vector<std::string_view> q{set_key, granted, exclusive};
+  EXPECT_EQ(Roles(q, 1'000),
+            (std::vector<KeyRole>{KeyRole::kWaiter, KeyRole::kHolder, KeyRole::kWaiter}));
+  EXPECT_TRUE(FirstInLine(q, 1, coord::LockMode::kShared, 1'000));
+  EXPECT_FALSE(FirstInLine(q, 2, coord::LockMode::kExclusive, 1'000));
+}
+
+TEST(LockQueueTest, AWaitingKeyPastItsWaitAndGraceIsPassedOver) {
+  const std::string dead = Lock(coord::LockMode::kExclusive, false, 1'000);
+  const std::string next = Lock(coord::LockMode::kExclusive, true);
+  const std::vector<std::string_view> q{dead, next};
+  // Within the grace it still blocks; after it, it is an orphan.
+  const long long within = 1'000 + kOrphanGraceMs;
+  EXPECT_EQ(Roles(q, within), (std::vector<KeyRole>{KeyRole::kWaiter, KeyRole::kWaiter}));
+  EXPECT_FALSE(FirstInLine(q, 1, coord::LockMode::kExclusive, within));
+  EXPECT_EQ(Roles(q, within + 1), (std::vector<KeyRole>{KeyRole::kOrphan, KeyRole::kHolder}));
+  EXPECT_TRUE(FirstInLine(q, 1, coord::LockMode::kExclusive, within + 1));
+}
+
 TEST(RecordTest, RoundTripsAndRejectsForeignValues) {
   const boost::json::object snapshot{{"participants", boost::json::array{"a", "b"}}};
   auto back = ParseRecord(EncodeRecord(snapshot, 1234));
