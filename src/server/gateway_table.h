@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agentmesh/core/adaptive_mutex.h"
 #include "agentmesh/core/clock.h"
 #include "agentmesh/health/types.h"
 #include "agentmesh/observe/metrics.h"
@@ -76,7 +77,7 @@ struct AgentRoute {
   const BalancerKind kind;
   resilience::RetryBudget budget;  // thread-safe on its own
 
-  std::mutex mu;
+  core::AdaptiveMutex mu;  // every IO thread takes it two or three times per call
   std::vector<UpstreamInstance> instances;  // sorted by id; guarded by mu
   routing::SmoothWeightedRoundRobin wrr;
   routing::LeastConnections least;

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "agentmesh/core/adaptive_mutex.h"
 #include "agentmesh/core/clock.h"
 #include "agentmesh/core/status.h"
 
@@ -100,7 +101,7 @@ class KeyedRateLimiter {
     bool operator()(const StoredKey& a, const KeyProbe& b) const { return a.name == b.name; }
   };
   struct alignas(64) Shard {
-    mutable std::mutex mu;
+    mutable core::AdaptiveMutex mu;
     std::unordered_map<StoredKey, Gcra, KeyHash, KeyEqual> keys;
     // Size at which the next insert sweeps replenished keys.
     std::size_t sweep_at = 0;
