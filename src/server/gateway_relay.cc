@@ -33,7 +33,8 @@ constexpr std::string_view kFailedMidBody = "upstream_failed_mid_body";
 
 // Headers the gateway never forwards as they came: hop-by-hop ones (RFC 9110 7.6.1),
 // framing, and those it sets itself.
-bool Controlled(const http::fields::value_type& f) {
+template <typename Field>
+bool Controlled(const Field& f) {
   switch (f.name()) {
     case http::field::connection:
     case http::field::keep_alive:
@@ -60,7 +61,8 @@ bool Controlled(const http::fields::value_type& f) {
 }
 
 // Whether `f` is named by a Connection header's option list (also hop-by-hop).
-bool NamedByConnection(const http::fields::value_type& f, std::string_view connection) {
+template <typename Field>
+bool NamedByConnection(const Field& f, std::string_view connection) {
   if (connection.empty()) {
     return false;
   }
@@ -278,11 +280,11 @@ enum class RelayEnd { kDone, kSourceFailed, kSinkFailed };
 // Moves the rest of a message body, whose header `parser` holds, from `source` to
 // `write(frame, data)` piece by piece, re-chunking when `chunked`: each piece's frame is
 // the previous piece's CRLF and the next chunk size, so one write carries both.
-template <typename Parser, typename Stream, typename WritePiece>
-asio::awaitable<RelayEnd> RelayBody(Parser& parser, Stream& source, beast::flat_buffer& buffer,
-                                    std::uint64_t limit, bool chunked, WritePiece write) {
-  constexpr bool kIsRequest = Parser::is_request::value;
-  http::parser<kIsRequest, http::buffer_body> body(std::move(parser));
+template <bool kIsRequest, typename Stream, typename WritePiece>
+asio::awaitable<RelayEnd> RelayBody(
+    http::parser<kIsRequest, http::string_body, HeaderAllocator>& parser, Stream& source,
+    beast::flat_buffer& buffer, std::uint64_t limit, bool chunked, WritePiece write) {
+  http::parser<kIsRequest, http::buffer_body, HeaderAllocator> body(std::move(parser));
   body.body_limit(limit);
   std::array<char, kRelayChunk> chunk;
   std::string frame;

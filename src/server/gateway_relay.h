@@ -22,8 +22,13 @@
 
 namespace agentmesh::server::internal {
 
-using RequestParser = boost::beast::http::request_parser<boost::beast::http::string_body>;
-using ResponseParser = boost::beast::http::response_parser<boost::beast::http::string_body>;
+// An upstream response's parser, made per attempt: its own storage comes from the
+// thread's block cache too.
+struct ResponseParser
+    : boost::beast::http::response_parser<boost::beast::http::string_body, HeaderAllocator> {
+  static void* operator new(std::size_t bytes) { return core::ThreadCacheAllocate(bytes); }
+  static void operator delete(void* p, std::size_t bytes) { core::ThreadCacheDeallocate(p, bytes); }
+};
 
 // Everything the stages of one call share.
 struct CallContext {

@@ -178,8 +178,8 @@ asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
   }
 }
 
-asio::awaitable<boost::system::error_code> SendContinueIfExpected(
-    Connection& conn, const http::request_parser<http::string_body>& parser) {
+asio::awaitable<boost::system::error_code> SendContinueIfExpected(Connection& conn,
+                                                                  const RequestParser& parser) {
   const auto& h = parser.get();
   auto expect = h.find(http::field::expect);
   if (parser.is_done() || expect == h.end() || !beast::iequals(expect->value(), "100-continue")) {
@@ -196,8 +196,8 @@ namespace {
 // Feeds what `buffer` holds to `parser` until `until(parser)` or more is needed. The
 // parser is not eager, so it stops after the header when asked to.
 template <typename Until>
-void ParseBuffered(http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer,
-                   boost::system::error_code& ec, Until until) {
+void ParseBuffered(RequestParser& parser, beast::flat_buffer& buffer, boost::system::error_code& ec,
+                   Until until) {
   while (!ec && !until(parser) && buffer.size() > 0) {
     const std::size_t used = parser.put(buffer.data(), ec);
     buffer.consume(used);
@@ -208,13 +208,13 @@ void ParseBuffered(http::request_parser<http::string_body>& parser, beast::flat_
   }
 }
 
-bool HeaderDone(const http::request_parser<http::string_body>& p) { return p.is_header_done(); }
-bool MessageDone(const http::request_parser<http::string_body>& p) { return p.is_done(); }
+bool HeaderDone(const RequestParser& p) { return p.is_header_done(); }
+bool MessageDone(const RequestParser& p) { return p.is_done(); }
 
 // Reads a request header into `parser`: one speculative read of what arrived (Beast's reads
 // only for a header split across segments). Sets `conn.phase` to kReading when done.
-asio::awaitable<boost::system::error_code> ReadHeader(
-    Connection& conn, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser) {
+asio::awaitable<boost::system::error_code> ReadHeader(Connection& conn, beast::flat_buffer& buffer,
+                                                      RequestParser& parser) {
   boost::system::error_code ec;
   if (buffer.size() == 0) {
     auto [rec, n] = co_await conn.stream.socket().async_read_some(
@@ -234,8 +234,8 @@ asio::awaitable<boost::system::error_code> ReadHeader(
 
 }  // namespace
 
-asio::awaitable<boost::system::error_code> ReadBody(
-    Connection& conn, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser) {
+asio::awaitable<boost::system::error_code> ReadBody(Connection& conn, beast::flat_buffer& buffer,
+                                                    RequestParser& parser) {
   boost::system::error_code ec;
   ParseBuffered(parser, buffer, ec, MessageDone);
   if (!ec && !parser.is_done()) {
@@ -350,7 +350,7 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,
   stream.socket().non_blocking(true, nb_ec);
   core::TimePoint idle_since = s.clock.Now();
   while (!nb_ec && !s.stopping.load(std::memory_order_relaxed)) {
-    http::request_parser<http::string_body> parser;
+    RequestParser parser;
     parser.body_limit(s.options.max_body_bytes);
     parser.header_limit(static_cast<std::uint32_t>(s.options.max_header_bytes));
     conn->phase = Connection::Phase::kIdle;
