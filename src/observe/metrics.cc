@@ -133,9 +133,22 @@ std::vector<double> DefaultLatencyBuckets() {
           0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
+namespace {
+
+// The histogram shard this thread records into: threads take slots in turn.
+std::size_t ThreadSlot(std::size_t shards) {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t slot = next.fetch_add(1, std::memory_order_relaxed);
+  return slot % shards;
+}
+
+}  // namespace
+
 Histogram::Histogram(std::vector<double> bounds)
     : bounds_(std::move(bounds)),
-      buckets_(std::make_unique<std::atomic<std::uint64_t>[]>(bounds_.size() + 1)) {
+      lines_per_shard_((bounds_.size() + 1 + 7) / 8),
+      lines_(std::make_unique<Line[]>(kShards * lines_per_shard_)),
+      sums_(std::make_unique<Sum[]>(kShards)) {
   for (std::size_t i = 0; i < bounds_.size(); ++i) {
     AM_CHECK_MSG(std::isfinite(bounds_[i]), "histogram bounds must be finite");
     AM_CHECK_MSG(i == 0 || bounds_[i - 1] < bounds_[i], "histogram bounds must ascend");
@@ -147,8 +160,9 @@ void Histogram::Observe(double v) {
   while (i < bounds_.size() && v > bounds_[i]) {
     ++i;
   }
-  buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(v, std::memory_order_relaxed);
+  const std::size_t shard = ThreadSlot(kShards);
+  lines_[shard * lines_per_shard_ + i / 8].count[i % 8].fetch_add(1, std::memory_order_relaxed);
+  sums_[shard].value.fetch_add(v, std::memory_order_relaxed);
 }
 
 Histogram::Snapshot Histogram::Snap() const {
@@ -157,11 +171,16 @@ Histogram::Snapshot Histogram::Snap() const {
   s.cumulative.reserve(bounds_.size() + 1);
   std::uint64_t running = 0;
   for (std::size_t i = 0; i <= bounds_.size(); ++i) {
-    running += buckets_[i].load(std::memory_order_relaxed);
+    for (std::size_t shard = 0; shard < kShards; ++shard) {
+      running +=
+          lines_[shard * lines_per_shard_ + i / 8].count[i % 8].load(std::memory_order_relaxed);
+    }
     s.cumulative.push_back(running);
   }
   s.count = running;
-  s.sum = sum_.load(std::memory_order_relaxed);
+  for (std::size_t shard = 0; shard < kShards; ++shard) {
+    s.sum += sums_[shard].value.load(std::memory_order_relaxed);
+  }
   return s;
 }
 

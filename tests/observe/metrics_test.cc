@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -61,6 +63,32 @@ TEST(RegistryTest, RendersHistogramBucketsCumulativelyWithInf) {
             "agentmesh_test_duration_seconds_bucket{route=\"r\",le=\"+Inf\"} 4\n"
             "agentmesh_test_duration_seconds_sum{route=\"r\"} 3.65\n"
             "agentmesh_test_duration_seconds_count{route=\"r\"} 4\n");
+}
+
+TEST(HistogramTest, SnapshotAddsUpObservationsFromManyThreads) {
+  // More threads than the histogram has shards, each with a spread over every bucket.
+  Histogram h({1, 2, 4, 8, 16, 32, 64, 128, 256});
+  constexpr int kThreads = 12;
+  constexpr int kPerThread = 1000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&h] {
+      for (int i = 0; i < kPerThread; ++i) {
+        h.Observe(i % 500);
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  const Histogram::Snapshot snap = h.Snap();
+  EXPECT_EQ(snap.count, std::uint64_t{kThreads} * kPerThread);
+  ASSERT_EQ(snap.cumulative.size(), 10u);
+  // Per thread: values 0..499 twice; "<= 1" holds 0 and 1, "<= 256" holds 0..256.
+  EXPECT_EQ(snap.cumulative[0], std::uint64_t{kThreads} * 2 * 2);
+  EXPECT_EQ(snap.cumulative[8], std::uint64_t{kThreads} * 2 * 257);
+  EXPECT_EQ(snap.cumulative[9], snap.count);
+  EXPECT_DOUBLE_EQ(snap.sum, double{kThreads} * 2 * (499.0 * 500 / 2));
 }
 
 TEST(RegistryTest, CallbackFamilyIsComputedAtRenderTimeAndSorted) {
