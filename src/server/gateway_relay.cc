@@ -200,33 +200,35 @@ bool ParseUpstreamBuffered(UpstreamConnection& up, Parser& p, Until until,
   return ec || until(p);
 }
 
-// Feeds `up.buffer` to `p` and reads more until `until(p)`; EOF ends a close-delimited body.
-// Callers that expect the buffer to suffice try ParseUpstreamBuffered first, which needs
-// no coroutine frame.
+// Takes in what one read of the upstream returned. EOF ends a close-delimited body, and
+// is an error when `until(p)` does not hold after it.
+template <typename Parser, typename Until>
+boost::system::error_code Received(UpstreamConnection& up, Parser& p, Until until,
+                                   boost::system::error_code ec, std::size_t n) {
+  up.buffer.commit(n);
+  if (ec == asio::error::eof) {
+    ec = {};
+    p.put_eof(ec);
+    if (!ec && !until(p)) {
+      ec = http::error::partial_message;
+    }
+  }
+  return ec;
+}
+
+// Feeds `up.buffer` to `p` and reads more until `until(p)`. Callers that expect the buffer
+// to suffice try ParseUpstreamBuffered first, which needs no coroutine frame; Exchange,
+// which always reads, runs this loop inline.
 template <typename Parser, typename Until>
 asio::awaitable<boost::system::error_code> ReadUpstream(UpstreamConnection& up, Parser& p,
                                                         Until until) {
   boost::system::error_code ec;
-  for (;;) {
-    if (ParseUpstreamBuffered(up, p, until, ec)) {
-      co_return ec;
-    }
+  while (!ParseUpstreamBuffered(up, p, until, ec)) {
     auto [rec, n] = co_await up.socket.async_read_some(ReadSpace(up.buffer),
                                                        asio::as_tuple(asio::use_awaitable));
-    up.buffer.commit(n);
-    ec = rec;
-    if (ec == asio::error::eof) {
-      ec = {};
-      p.put_eof(ec);
-      if (!ec && !until(p)) {
-        ec = http::error::partial_message;
-      }
-      co_return ec;
-    }
-    if (ec) {
-      co_return ec;
-    }
+    ec = Received(up, p, until, rec, n);
   }
+  co_return ec;
 }
 
 bool HeaderDone(const ResponseParser& p) { return p.is_header_done(); }
@@ -467,8 +469,12 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
     if (call.method == "HEAD") {
       response->skip(true);
     }
-    if (!ec) {
-      ec = co_await ReadUpstream(*up, *response, HeaderDone);
+    // ReadUpstream's loop, inline: every call waits here, and a nested coroutine would
+    // cost a frame and a resumption per call.
+    while (!ec && !ParseUpstreamBuffered(*up, *response, HeaderDone, ec)) {
+      auto [rec, n] = co_await up->socket.async_read_some(ReadSpace(up->buffer),
+                                                          asio::as_tuple(asio::use_awaitable));
+      ec = Received(*up, *response, HeaderDone, rec, n);
     }
     if (!ec) {
       const int status = response->get().result_int();

@@ -211,27 +211,6 @@ void ParseBuffered(RequestParser& parser, beast::flat_buffer& buffer, boost::sys
 bool HeaderDone(const RequestParser& p) { return p.is_header_done(); }
 bool MessageDone(const RequestParser& p) { return p.is_done(); }
 
-// Reads a request header into `parser`: one speculative read of what arrived (Beast's reads
-// only for a header split across segments). Sets `conn.phase` to kReading when done.
-asio::awaitable<boost::system::error_code> ReadHeader(Connection& conn, beast::flat_buffer& buffer,
-                                                      RequestParser& parser) {
-  boost::system::error_code ec;
-  if (buffer.size() == 0) {
-    auto [rec, n] = co_await conn.stream.socket().async_read_some(
-        ReadSpace(buffer), asio::as_tuple(asio::use_awaitable));
-    buffer.commit(n);
-    ec = rec;
-  }
-  ParseBuffered(parser, buffer, ec, HeaderDone);
-  if (!ec && !parser.is_header_done()) {
-    auto [rec, rn] = co_await http::async_read_header(conn.stream, buffer, parser,
-                                                      asio::as_tuple(asio::use_awaitable));
-    ec = rec;
-  }
-  conn.phase = Connection::Phase::kReading;
-  co_return ec;
-}
-
 }  // namespace
 
 asio::awaitable<boost::system::error_code> ReadBody(Connection& conn, beast::flat_buffer& buffer,
@@ -355,7 +334,22 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,
     parser.header_limit(static_cast<std::uint32_t>(s.options.max_header_bytes));
     conn->phase = Connection::Phase::kIdle;
     conn->since = idle_since;
-    boost::system::error_code ec = co_await ReadHeader(*conn, buffer, parser);
+    // The header: one speculative read of what arrived (Beast's reads only for a header
+    // split across segments). Inline rather than a helper coroutine: no frame per request.
+    boost::system::error_code ec;
+    if (buffer.size() == 0) {
+      auto [rec, n] = co_await stream.socket().async_read_some(ReadSpace(buffer),
+                                                               asio::as_tuple(asio::use_awaitable));
+      buffer.commit(n);
+      ec = rec;
+    }
+    ParseBuffered(parser, buffer, ec, HeaderDone);
+    if (!ec && !parser.is_header_done()) {
+      auto [rec, n] = co_await http::async_read_header(stream, buffer, parser,
+                                                       asio::as_tuple(asio::use_awaitable));
+      ec = rec;
+    }
+    conn->phase = Connection::Phase::kReading;
     if (!ec && s.gateway != nullptr && Gateway::Serves(TargetPath(parser.get().target()))) {
       if (!co_await ServeGatewayRequest(*s.gateway, s, *conn, buffer, parser)) {
         break;
