@@ -64,6 +64,61 @@ const std::string& ClientAddress(Connection& conn) {
   return conn.peer;
 }
 
+// The request headers the gateway acts on, found in one pass over the fields: a lookup
+// by name costs a hash of the name and a tree search, and a call made ten of them.
+// As with fields[name], the first occurrence of a header counts.
+struct CallHeaders {
+  std::string_view correlation_id;
+  std::string_view traceparent;
+  std::string_view tracestate;
+  std::string_view priority;
+  std::string_view operation_type;
+  std::string_view agent_id;
+  std::string_view deadline;
+  std::string_view depth;
+  std::string_view idempotency_key;
+  std::string_view hash_key;  // the header named by gateway.hash_header
+};
+
+CallHeaders ScanHeaders(const RequestParser::value_type& req, std::string_view hash_header) {
+  CallHeaders h;
+  const auto keep = [](std::string_view& slot, std::string_view value) {
+    if (slot.data() == nullptr) {
+      slot = value;
+    }
+  };
+  for (const auto& f : req) {
+    const std::string_view name = f.name_string();
+    const std::string_view value = f.value();
+    if (beast::iequals(name, hash_header)) {
+      keep(h.hash_key, value);
+    }
+    if (f.name() != http::field::unknown) {
+      continue;  // none of the others is a header Beast knows by name
+    }
+    if (beast::iequals(name, "x-correlation-id")) {
+      keep(h.correlation_id, value);
+    } else if (beast::iequals(name, "traceparent")) {
+      keep(h.traceparent, value);
+    } else if (beast::iequals(name, "tracestate")) {
+      keep(h.tracestate, value);
+    } else if (beast::iequals(name, "x-priority")) {
+      keep(h.priority, value);
+    } else if (beast::iequals(name, "x-operation-type")) {
+      keep(h.operation_type, value);
+    } else if (beast::iequals(name, "x-agent-id")) {
+      keep(h.agent_id, value);
+    } else if (beast::iequals(name, resilience::kDeadlineHeader)) {
+      keep(h.deadline, value);
+    } else if (beast::iequals(name, resilience::kCallDepthHeader)) {
+      keep(h.depth, value);
+    } else if (beast::iequals(name, "idempotency-key")) {
+      keep(h.idempotency_key, value);
+    }
+  }
+  return h;
+}
+
 Rejection RejectionOf(PickFailure f) {
   return f == PickFailure::kCircuitOpen ? Rejection::kCircuitOpen : Rejection::kNoHealthyInstance;
 }
@@ -187,39 +242,42 @@ Admission Admit(GatewayState& g, ServerState& s, Connection& conn, const Request
   call.start = g.clock.Now();
   call.wall_start = g.clock.WallNow();
   const auto& req = parser.get();
-  call.keep_alive = req.keep_alive() && !s.stopping.load(std::memory_order_relaxed);
+  call.keep_alive = parser.keep_alive() && !s.stopping.load(std::memory_order_relaxed);
   call.http10 = req.version() == 10;
   call.method = req.method_string();
   ParseGatewayTarget(req.target(), call);
+  const CallHeaders headers = ScanHeaders(req, o.hash_header);
+  call.idempotency_key = !headers.idempotency_key.empty();
+  call.hash_key = headers.hash_key;
 
   char generated_id[24];
-  const std::string_view given_id = req["X-Correlation-ID"];
+  const std::string_view given_id = headers.correlation_id;
   const std::string_view id =
       UsableCorrelationId(given_id) ? given_id : NewCorrelationId(generated_id);
   call.correlation_id.assign(id.data(), id.size());
 
   // Trace context: continue the caller's trace or start one (rules 10.1).
   core::Random& random = ThreadRandom();
-  const auto parent = observe::ParseTraceparent(req["traceparent"]);
+  const auto parent = observe::ParseTraceparent(headers.traceparent);
   if (parent) {
     call.trace_id = parent->trace_id;
     call.parent_span = parent->parent_id;
-    call.tracestate = observe::SanitizeTracestate(req["tracestate"]);
+    call.tracestate = observe::SanitizeTracestate(headers.tracestate);
   } else {
     call.trace_id = observe::NewTraceId(random);
   }
   call.span_id = observe::NewSpanId(random);
   call.head_sampled = g.sampler.SampleHead(parent, call.trace_id);
 
-  const auto priority = resilience::ParsePriority(req["X-Priority"]);
+  const auto priority = resilience::ParsePriority(headers.priority);
   call.priority = priority.value_or(resilience::Priority::kNormal);
-  call.operation_type = req["X-Operation-Type"];
+  call.operation_type = headers.operation_type;
   call.heavy = IsHeavyRoute(o, TargetPath(req.target()));
   if (call.operation_type.empty()) {
     call.operation_type = call.heavy ? "heavy" : "sync";
   }
   call.critical = call.priority == resilience::Priority::kHigh || call.operation_type == "critical";
-  const std::string_view agent_header = req["X-Agent-ID"];
+  const std::string_view agent_header = headers.agent_id;
   call.caller = agent_header.empty() ? ClientAddress(conn) : std::string(agent_header);
 
   // Admission, cheapest checks first; nothing reaches an upstream before all pass.
@@ -247,8 +305,8 @@ Admission Admit(GatewayState& g, ServerState& s, Connection& conn, const Request
             "rate_limited", "Caller '" + call.caller + "' exceeded its rate limit; retry later."),
         decision.retry_after};
   } else if (auto budget = resilience::ComputeCallBudget(
-                 o.deadline, call.heavy ? o.heavy_timeout : o.request_timeout,
-                 req[resilience::kDeadlineHeader], req[resilience::kCallDepthHeader]);
+                 o.deadline, call.heavy ? o.heavy_timeout : o.request_timeout, headers.deadline,
+                 headers.depth);
              !budget) {
     const std::string& reason = budget.error().reason();
     rejected = Rejected{reason == "call_depth_exceeded" ? Rejection::kCallDepthExceeded
@@ -330,12 +388,11 @@ asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, Connection& conn,
                                             const std::string& instance_only,
                                             PickFailure* first_failure) {
   const GatewayOptions& o = g.options;
-  const auto& req = parser.get();
-  const bool may_retry = !call.streamed && (resilience::IsIdempotentMethod(call.method) ||
-                                            !req["Idempotency-Key"].empty());
+  const bool may_retry =
+      !call.streamed && (resilience::IsIdempotentMethod(call.method) || call.idempotency_key);
   std::uint64_t hash = 0;
   if (route.kind == BalancerKind::kConsistentHash) {
-    const std::string_view key = req[o.hash_header];
+    const std::string_view key = call.hash_key;
     hash = routing::HashKey(
         key.empty() ? std::string_view(call.correlation_id.data(), call.correlation_id.size())
                     : key);

@@ -535,7 +535,7 @@ asio::awaitable<void> BufferForRetry(GatewayState& g, UpstreamResult& result) {
     co_return;
   }
   result.buffered = true;
-  if (p.get().keep_alive()) {
+  if (p.keep_alive()) {
     ReleaseUpstream(g, *result.target, std::move(result.upstream));
   }
   result.upstream.reset();
@@ -590,7 +590,7 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
     }
     if (result.upstream != nullptr) {
       DisarmDeadline(*result.upstream);
-      if (p.get().keep_alive()) {
+      if (p.keep_alive()) {
         ReleaseUpstream(g, *result.target, std::move(result.upstream));
       }
     }
@@ -604,7 +604,7 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
     std::string head;
     ResponseHead(call, p, chunked, length, call.keep_alive, head);
     ok = co_await Write(conn, s, head, {});
-    const bool keep_upstream = p.get().keep_alive();
+    const bool keep_upstream = p.keep_alive();
     if (ok) {
       UpstreamConnection& source = *result.upstream;
       const RelayEnd end = co_await RelayBody(

@@ -52,7 +52,9 @@ struct CallContext {
   bool heavy = false;
   bool critical = false;
   std::string caller;
-  bool streamed = false;  // the request body streams instead of being buffered
+  bool streamed = false;         // the request body streams instead of being buffered
+  bool idempotency_key = false;  // the request carries a non-empty Idempotency-Key
+  std::string_view hash_key;     // the consistent-hash header's value, if any
   resilience::CallBudget budget{};
   std::string agent;
   std::string instance;
