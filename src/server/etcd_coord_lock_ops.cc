@@ -21,13 +21,26 @@ using etcd_coord::ParseLockValue;
 using etcd_coord::RemainingMs;
 using etcd_coord::WallMs;
 
-EtcdCoordService::Reply EtcdCoordService::ReleaseLock(const std::string& name,
-                                                      const std::string& session) {
+namespace {
+
+// The checks of a call on `session`'s hold of lock `name`: a valid name, and a session
+// that is a lease id (any other session holds nothing).
+core::Status CheckHoldCall(const std::string& name, const std::string& session) {
   if (core::Status s = coord::ValidateName(name); !s.ok()) {
-    co_return core::Err(std::move(s));
+    return s;
   }
   if (!etcd_coord::ParseLeaseHex(session)) {
-    co_return core::Err(NotHolder(name, session));
+    return NotHolder(name, session);
+  }
+  return core::OkStatus();
+}
+
+}  // namespace
+
+EtcdCoordService::Reply EtcdCoordService::ReleaseLock(const std::string& name,
+                                                      const std::string& session) {
+  if (core::Status s = CheckHoldCall(name, session); !s.ok()) {
+    co_return core::Err(std::move(s));
   }
   const std::string key = LockKey(name, session);
   etcd::KeyValue kv;
@@ -85,11 +98,8 @@ EtcdCoordService::Reply EtcdCoordService::ReleaseLock(const std::string& name,
 
 EtcdCoordService::Reply EtcdCoordService::RenewLock(const std::string& name,
                                                     const std::string& session) {
-  if (core::Status s = coord::ValidateName(name); !s.ok()) {
+  if (core::Status s = CheckHoldCall(name, session); !s.ok()) {
     co_return core::Err(std::move(s));
-  }
-  if (!etcd_coord::ParseLeaseHex(session)) {
-    co_return core::Err(NotHolder(name, session));
   }
   const std::string key = LockKey(name, session);
   etcd::RangeRequest req;
