@@ -23,6 +23,11 @@ core::Status UnknownElection(std::string_view name) {
                                                 "' has a leader; campaign to create it.");
 }
 
+core::Status NotElected(std::string_view name) {
+  return core::FailedPrecondition(
+      "not_elected", "Election '" + std::string(name) + "' has another leader; wait_ms ran out.");
+}
+
 }  // namespace
 
 asio::awaitable<CoordBackend::Json> EtcdCoordService::ElectionView(const std::string& name) {
@@ -70,7 +75,8 @@ EtcdCoordService::Reply EtcdCoordService::Campaign(const std::string& name,
   } unregister{this, waiter};
   bool created = false;
   bool first = true;
-  bool fresh = false;  // leadership would be new: this call joined or waited
+  bool fresh = false;      // leadership would be new: this call joined or waited
+  bool withdrawn = false;  // the wait ran out: the call only withdraws or finds it leads
   for (;;) {
     auto queue = co_await LoadQueue(dir);
     if (!queue) {
@@ -78,6 +84,9 @@ EtcdCoordService::Reply EtcdCoordService::Campaign(const std::string& name,
     }
     auto own = std::find_if(queue->begin(), queue->end(),
                             [&](const Entry& e) { return e.session == session; });
+    if (own == queue->end() && withdrawn) {
+      co_return core::Err(NotElected(name));
+    }
     if (own == queue->end()) {
       // concurrency.Election.Campaign: create the key with the session's lease. Also
       // how a candidate a handoff re-queued gets its place back.
@@ -131,15 +140,28 @@ EtcdCoordService::Reply EtcdCoordService::Campaign(const std::string& name,
       more = co_await WaitFor(*waiter, deadline);
     }
     if (!more) {
-      if (created) {
-        etcd::TxnRequest withdraw;
-        withdraw.compare.push_back(
-            {key, etcd::Compare::Target::kCreateRevision, etcd::Compare::Result::kEqual, term, ""});
-        withdraw.success.push_back(etcd::Op::Delete(key));
-        co_await client_.Txn(withdraw);
+      if (!created) {
+        co_return core::Err(NotElected(name));
       }
-      co_return core::Err(core::FailedPrecondition(
-          "not_elected", "Election '" + name + "' has another leader; wait_ms ran out."));
+      // Withdraw the key this call made, but only while a candidate is still ahead of
+      // it: the queue read above may be stale, and if the leader left meanwhile this key
+      // already leads and others may have seen it lead. Then the next read answers
+      // elected. An unanswered withdrawal leaves the outcome unknown, so it is an error.
+      const Entry& ahead = queue->front();
+      etcd::TxnRequest withdraw;
+      withdraw.compare.push_back(
+          {key, etcd::Compare::Target::kCreateRevision, etcd::Compare::Result::kEqual, term, ""});
+      withdraw.compare.push_back({ahead.kv.key, etcd::Compare::Target::kCreateRevision,
+                                  etcd::Compare::Result::kEqual, ahead.kv.create_revision, ""});
+      withdraw.success.push_back(etcd::Op::Delete(key));
+      auto done = co_await client_.Txn(withdraw);
+      if (!done) {
+        co_return core::Err(done.error());
+      }
+      if (done->succeeded) {
+        co_return core::Err(NotElected(name));
+      }
+      withdrawn = true;  // the queue moved: look again, and never rejoin
     }
   }
 }
