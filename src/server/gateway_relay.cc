@@ -408,6 +408,48 @@ bool IsHeavyRoute(const GatewayOptions& options, std::string_view path) {
   return false;
 }
 
+// Sends a streamed request upstream: `head`, then the body piece by piece as the client
+// sends it. `head` may be the thread's head buffer, which does not survive a suspension:
+// it is copied first (an awaited coroutine starts at once, before anything else runs).
+asio::awaitable<boost::system::error_code> SendStreamed(
+    Connection& conn, beast::flat_buffer& buffer, RequestParser& parser, UpstreamConnection& up,
+    std::string_view head, std::uint64_t max_body) {
+  const std::string owned_head(head);
+  boost::system::error_code ec = co_await WriteUpstream(up, owned_head, {});
+  if (!ec) {
+    ec = co_await SendContinueIfExpected(conn, parser);
+  }
+  if (ec) {
+    co_return ec;
+  }
+  const RelayEnd end = co_await RelayBody(
+      parser, conn.stream, buffer, max_body, parser.chunked(),
+      [&up](std::string_view frame, std::string_view data) -> asio::awaitable<bool> {
+        co_return !co_await WriteUpstream(up, frame, data);
+      });
+  conn.phase = Connection::Phase::kHandling;
+  if (end == RelayEnd::kSourceFailed) {
+    co_return http::error::partial_message;
+  }
+  if (end == RelayEnd::kSinkFailed) {
+    co_return asio::error::broken_pipe;
+  }
+  co_return boost::system::error_code{};
+}
+
+// Sends what a first write left of `head` + `body` (`written` bytes went out); copies the
+// rest of the head first, as SendStreamed does.
+asio::awaitable<boost::system::error_code> SendRest(UpstreamConnection& up, std::string_view head,
+                                                    std::string_view body, std::size_t written) {
+  const auto [rest_head, rest_body] = Rest(head, body, written);
+  const std::string owned_rest(rest_head);
+  co_return co_await WriteUpstream(up, owned_rest, rest_body);
+}
+
+// Asio recycles coroutine frames of at most 1,020 bytes per thread; a larger frame costs
+// a malloc and a free per call and pushes a recycled block out. Exchange runs for every
+// call, so its rare paths live in the helpers above and keep its frame under that size
+// (g++ gives every local of a coroutine a place in its frame).
 asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
                                          beast::flat_buffer& buffer, RequestParser& parser,
                                          CallContext& call,
@@ -433,34 +475,14 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
     RequestHead(call, parser, *target, now, head);
     boost::system::error_code ec;
     if (call.streamed) {
-      const std::string owned_head = head;  // the thread's buffer does not survive a co_await
-      ec = co_await WriteUpstream(*up, owned_head, {});
-      if (!ec) {
-        ec = co_await SendContinueIfExpected(conn, parser);
-      }
-      if (!ec) {
-        UpstreamConnection& sink = *up;
-        const RelayEnd end = co_await RelayBody(
-            parser, conn.stream, buffer, g.options.max_body_bytes, parser.chunked(),
-            [&sink](std::string_view frame, std::string_view data) -> asio::awaitable<bool> {
-              co_return !co_await WriteUpstream(sink, frame, data);
-            });
-        conn.phase = Connection::Phase::kHandling;
-        if (end == RelayEnd::kSourceFailed) {
-          ec = http::error::partial_message;
-        } else if (end == RelayEnd::kSinkFailed) {
-          ec = asio::error::broken_pipe;
-        }
-      }
+      ec = co_await SendStreamed(conn, buffer, parser, *up, head, g.options.max_body_bytes);
     } else {
       const std::string_view body = parser.get().body();
       std::size_t written = 0;
       if (!WriteNow(up->socket, head, body, written)) {
         ec = asio::error::broken_pipe;
       } else if (written < head.size() + body.size()) {
-        const auto [rest_head, rest_body] = Rest(head, body, written);
-        const std::string owned_rest(rest_head);
-        ec = co_await WriteUpstream(*up, owned_rest, rest_body);
+        ec = co_await SendRest(*up, head, body, written);
       }
     }
     auto response = std::make_unique<ResponseParser>();
