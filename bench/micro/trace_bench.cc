@@ -48,26 +48,35 @@ void BM_TraceSampler_SampleHead(benchmark::State& state) {
 }
 BENCHMARK(BM_TraceSampler_SampleHead);
 
-// Records one root span per trace into a full store (the steady state: every new trace
-// evicts the oldest one), with the attributes the gateway sets.
+// Builds a root span as the gateway does for a kept call (the same attributes) and
+// records it into a full store: the steady state, where every new trace evicts the
+// oldest one.
 void BM_TraceStore_Record(benchmark::State& state) {
   TraceStore store(TraceStoreOptions{});
   core::Random random(3);
   core::WallTime start{};
-  Span prototype;
-  prototype.name = "GET /agents/{name}";
-  prototype.duration = std::chrono::milliseconds(3);
-  prototype.http_status = 200;
-  prototype.attributes = {{"agent.id", "orch-1"},
-                          {"agent.phase", "1"},
-                          {"request.priority", "normal"},
-                          {"operation.type", "proxy"}};
+  const std::string correlation_id = "5f0c6a8e-2b1d-4c3e-9f7a-1d2e3f4a5b6c";
   for (auto _ : state) {
-    Span span = prototype;
+    Span span;
     span.trace_id = NewTraceId(random);
     span.span_id = NewSpanId(random);
+    span.name = std::string("GET") + " /agents/" + "orchestrator";
     start += std::chrono::microseconds(1);
     span.start = start;
+    span.duration = std::chrono::milliseconds(3);
+    span.http_status = 200;
+    span.attributes.reserve(12);
+    span.attributes.emplace_back("agent.name", "orchestrator");
+    span.attributes.emplace_back("agent.id", "orchestrator-1");
+    span.attributes.emplace_back("agent.phase", std::to_string(1));
+    span.attributes.emplace_back("request.priority", "normal");
+    span.attributes.emplace_back("operation.type", "proxy");
+    span.attributes.emplace_back("http.method", "GET");
+    span.attributes.emplace_back("http.target", "/v1/plan");
+    span.attributes.emplace_back("http.status_code", std::to_string(200));
+    span.attributes.emplace_back("correlation_id", correlation_id);
+    span.attributes.emplace_back("caller", "127.0.0.1");
+    span.attributes.emplace_back("attempts", std::to_string(1));
     store.Record(std::move(span));
   }
   benchmark::DoNotOptimize(store.size());

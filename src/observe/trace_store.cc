@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -21,7 +22,7 @@ bool IsAgentAttribute(std::string_view key) { return key == "agent.id" || key ==
 // The spans of one trace, with parent links resolved.
 class SpanGraph {
  public:
-  explicit SpanGraph(const std::vector<Span>& spans) : spans_(spans), children_(spans.size()) {
+  explicit SpanGraph(std::span<const Span> spans) : spans_(spans), children_(spans.size()) {
     for (std::size_t i = 0; i < spans_.size(); ++i) {
       const int parent = Find(spans_[i].parent_id);
       if (parent < 0 || static_cast<std::size_t>(parent) == i) {
@@ -55,7 +56,7 @@ class SpanGraph {
     return -1;
   }
 
-  const std::vector<Span>& spans_;
+  std::span<const Span> spans_;
   std::vector<std::vector<std::size_t>> children_;
   std::vector<std::size_t> roots_;
 };
@@ -178,7 +179,7 @@ std::optional<boost::json::object> TraceStore::Tree(const TraceId& trace_id) con
   if (found == traces_.end()) {
     return std::nullopt;
   }
-  const std::vector<Span>& spans = found->second.spans;
+  const auto& spans = found->second.spans;
   const SpanGraph graph(spans);
   std::vector<bool> visited(spans.size(), false);
   std::function<boost::json::object(std::size_t)> render = [&](std::size_t i) {

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -23,6 +24,7 @@
 
 #include "agentmesh/core/clock.h"
 #include "agentmesh/core/status.h"
+#include "agentmesh/core/thread_cache.h"
 #include "agentmesh/observe/trace_context.h"
 
 namespace agentmesh::observe {
@@ -39,7 +41,9 @@ struct Span {
   int http_status = 0;  // 0 when there was no HTTP response
   bool error = false;
   // agent.id, agent.name, agent.phase, request.priority, operation.type, http.method, ...
-  std::vector<std::pair<std::string, std::string>> attributes;
+  // Keys are names fixed in the program (string literals): a span keeps only a view of
+  // them, so that a kept span allocates for its values alone.
+  std::vector<std::pair<std::string_view, std::string>> attributes;
 };
 
 struct TraceStoreOptions {
@@ -89,16 +93,25 @@ class TraceStore {
   // Orders traces by start; the sequence number breaks ties and keeps keys unique.
   using StartKey = std::pair<core::WallTime, std::uint64_t>;
 
+  // The store's nodes come from per-thread free lists: a kept span is recorded at request
+  // rate and, once the store is full, evicts a trace, so each record would otherwise cost
+  // several mallocs and frees.
+  template <typename T>
+  using Alloc = core::ThreadCacheAllocator<T>;
+
   struct Trace {
-    std::vector<Span> spans;
+    std::vector<Span, Alloc<Span>> spans;
     StartKey key;
     std::uint64_t dropped = 0;
   };
 
   const TraceStoreOptions options_;
   mutable std::mutex mu_;
-  std::unordered_map<TraceId, Trace> traces_;
-  std::map<StartKey, TraceId> by_start_;
+  std::unordered_map<TraceId, Trace, std::hash<TraceId>, std::equal_to<TraceId>,
+                     Alloc<std::pair<const TraceId, Trace>>>
+      traces_;
+  std::map<StartKey, TraceId, std::less<StartKey>, Alloc<std::pair<const StartKey, TraceId>>>
+      by_start_;
   std::uint64_t next_seq_ = 0;
   std::uint64_t dropped_spans_ = 0;
 };
