@@ -380,6 +380,13 @@ Admission Admit(GatewayState& g, ServerState& s, Connection& conn, const Request
   return out;
 }
 
+// Waits `delay` on the connection's thread. A helper so that the timer is no part of
+// RunAttempts' frame, which every call allocates (see Exchange on frame sizes).
+asio::awaitable<void> Pause(Connection& conn, core::Duration delay) {
+  asio::steady_timer pause(conn.stream.get_executor(), delay);
+  co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
 // Runs the attempts of an admitted call whose body is ready (or streams). Sets
 // `first_failure` when not even a first attempt found an instance.
 asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, Connection& conn,
@@ -408,8 +415,7 @@ asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, Connection& conn,
       if (g.clock.Now() + delay >= call.deadline) {
         break;
       }
-      asio::steady_timer pause(conn.stream.get_executor(), delay);
-      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await Pause(conn, delay);
     }
     Pick pick;
     std::shared_ptr<const UpstreamTarget> target;
