@@ -7,6 +7,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
@@ -500,7 +501,7 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
     // cost a frame and a resumption per call.
     while (!ec && !ParseUpstreamBuffered(*up, *response, HeaderDone, ec)) {
       auto [rec, n] = co_await up->socket.async_read_some(ReadSpace(up->buffer),
-                                                          asio::as_tuple(asio::use_awaitable));
+                                                          asio::as_tuple(asio::deferred));
       ec = Received(*up, *response, HeaderDone, rec, n);
     }
     if (!ec) {

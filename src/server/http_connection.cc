@@ -8,6 +8,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -339,7 +340,7 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,
     boost::system::error_code ec;
     if (buffer.size() == 0) {
       auto [rec, n] = co_await stream.socket().async_read_some(ReadSpace(buffer),
-                                                               asio::as_tuple(asio::use_awaitable));
+                                                               asio::as_tuple(asio::deferred));
       buffer.commit(n);
       ec = rec;
     }

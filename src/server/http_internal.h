@@ -147,9 +147,10 @@ void SerializeHead(const Response& r, std::string_view correlation_id, bool keep
 boost::asio::awaitable<bool> Write(Connection& conn, ServerState& s, std::string_view head,
                                    std::string_view body);
 // Room for the next read into `buffer`. Reads on the hot paths are issued inline as
-// `co_await socket.async_read_some(ReadSpace(buffer), ...)` followed by `buffer.commit(n)`:
-// Asio tries the read at once (speculatively) and waits only when nothing has arrived,
-// and no helper coroutine frame is allocated per read.
+// `co_await socket.async_read_some(ReadSpace(buffer), as_tuple(deferred))` followed by
+// `buffer.commit(n)`: Asio tries the read at once (speculatively) and waits only when
+// nothing has arrived, and no coroutine frame is allocated per read (neither a helper's
+// nor the one use_awaitable makes to initiate each operation).
 boost::asio::mutable_buffer ReadSpace(boost::beast::flat_buffer& buffer);
 // Half-closes and discards what the peer still sends, so that it reads our error
 // response instead of a reset caused by unread data.
