@@ -69,7 +69,9 @@ wrk_run() {
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-# report FILE_A FILE_B NAME_A NAME_B: medians and ratios A/B
+# report FILE_A FILE_B NAME_A NAME_B: medians and ratios A/B. When both files hold the
+# same number of runs (line N of each ran back to back), also the median of the per-run
+# ratios: on a machine whose speed drifts between runs, adjacent runs compare better.
 report() {
   local a_rps a_p99 b_rps b_p99
   a_rps=$(awk '{print $1}' "$1" | median); a_p99=$(awk '{print $2}' "$1" | median)
@@ -78,6 +80,12 @@ report() {
   printf '%-22s median %10.0f req/s  p99 %7.2f ms\n' "$4" "$b_rps" "$b_p99"
   awk -v ar="$a_rps" -v br="$b_rps" -v ap="$a_p99" -v bp="$b_p99" \
     'BEGIN {printf "ratio req/s %.2f   ratio p99 %.2f\n", ar / br, ap / bp}'
+  if [[ $(wc -l <"$1") == $(wc -l <"$2") ]]; then
+    local pr_rps pr_p99
+    pr_rps=$(paste -d' ' "$1" "$2" | awk '{print $1 / $3}' | median)
+    pr_p99=$(paste -d' ' "$1" "$2" | awk '{print $2 / $4}' | median)
+    printf 'per-run ratios, median: req/s %.2f   p99 %.2f\n' "$pr_rps" "$pr_p99"
+  fi
 }
 
 # start_nginx_with DIR NAME WORKERS CHECK_URL HTTP_BODY: starts one more nginx with its own
