@@ -240,7 +240,6 @@ Admission Admit(GatewayState& g, ServerState& s, Connection& conn, const Request
   std::shared_ptr<AgentRoute>& route = out.route;
   const GatewayOptions& o = g.options;
   call.start = g.clock.Now();
-  call.wall_start = g.clock.WallNow();
   const auto& req = parser.get();
   call.keep_alive = parser.keep_alive() && !s.stopping.load(std::memory_order_relaxed);
   call.http10 = req.version() == 10;

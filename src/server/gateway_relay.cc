@@ -344,7 +344,8 @@ void FinishCall(GatewayState& g, const CallContext& call, int status, std::strin
   span.parent_id = call.parent_span;
   span.name =
       std::string(call.method) + (call.by_capability ? " /api/v1/" : " /agents/") + call.name;
-  span.start = call.wall_start;
+  // The start in wall time, read only for the calls that keep a span.
+  span.start = g.clock.WallNow() - std::chrono::duration_cast<core::WallTime::duration>(took);
   span.duration = took;
   span.http_status = status;
   span.error = error;

@@ -33,7 +33,6 @@ struct ResponseParser
 // Everything the stages of one call share.
 struct CallContext {
   core::TimePoint start;
-  core::WallTime wall_start;
   core::TimePoint deadline;
   bool keep_alive = true;  // the client connection may serve another request
   bool http10 = false;
