@@ -202,12 +202,13 @@ bool ParseUpstreamBuffered(UpstreamConnection& up, Parser& p, Until until,
 }
 
 // Takes in what one read of the upstream returned. EOF ends a close-delimited body, and
-// is an error when `until(p)` does not hold after it.
+// is an error when `until(p)` does not hold after it; EOF before any byte of the answer
+// stays an error (a pooled connection the upstream had closed).
 template <typename Parser, typename Until>
 boost::system::error_code Received(UpstreamConnection& up, Parser& p, Until until,
                                    boost::system::error_code ec, std::size_t n) {
   up.buffer.commit(n);
-  if (ec == asio::error::eof) {
+  if (ec == asio::error::eof && p.got_some()) {
     ec = {};
     p.put_eof(ec);
     if (!ec && !until(p)) {

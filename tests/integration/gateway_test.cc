@@ -132,6 +132,25 @@ TEST_F(GatewayTest, RoutesByAgentCapabilityAndInstancePassingRequestsThrough) {
   EXPECT_EQ(up.received()[3].method, "DELETE");
 }
 
+TEST_F(GatewayTest, PooledConnectionTheUpstreamClosedIsReplacedWithoutFailingTheCall) {
+  Start(Policy());
+  TestUpstream& up = Upstream("alpha");
+  up.SetMode(TestUpstream::Mode::kOkThenClose);
+  // Each answer leaves a pooled connection that the upstream closes at once; the next
+  // call takes it (idle for well under the probe age), finds it closed when it sends,
+  // and goes out again on a fresh connection: with a POST too, as nothing reached the
+  // upstream. The call must neither fail nor wait for a timeout.
+  for (int i = 0; i < 6; ++i) {
+    const std::string method = i % 2 == 0 ? "GET" : "POST";
+    auto r = Call(method, "/agents/alpha/n" + std::to_string(i), i % 2 == 0 ? "" : R"({"n":1})");
+    ASSERT_TRUE(r) << r.error().ToString();
+    EXPECT_EQ(r->status, 200) << i << " " << r->body;
+    const json::value answer = json::parse(r->body);
+    EXPECT_EQ(Str(answer, "target"), "/n" + std::to_string(i)) << "answered by the upstream";
+  }
+  EXPECT_EQ(up.requests(), 6u);
+}
+
 TEST_F(GatewayTest, UnknownAgentIs404AndUnroutableInstancesAre503) {
   Start(Policy());
   auto r = Call("GET", "/agents/nobody/x");

@@ -39,6 +39,7 @@ class TestUpstream {
     kSlow,        // waits `delay`, then behaves as kOk
     kDieMidBody,  // 200 with Content-Length 100000, sends 1000 bytes, then closes
     kReset,       // closes the connection (RST) without answering
+    kOkThenClose,  // answers as kOk, keep-alive as asked, then closes the connection
   };
 
   struct Received {
@@ -181,12 +182,13 @@ class TestUpstream {
         co_return;
       }
       Request req = parser.release();
-      std::optional<Response> res = co_await Answer(stream, req);
+      bool close_after = false;
+      std::optional<Response> res = co_await Answer(stream, req, close_after);
       if (!res) {
         co_return;
       }
       auto [write_ec, written] = co_await http::async_write(stream, *res, kNoThrow);
-      if (write_ec || !res->keep_alive()) {
+      if (write_ec || !res->keep_alive() || close_after) {
         boost::system::error_code ignored;
         stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
         co_return;
@@ -195,8 +197,9 @@ class TestUpstream {
   }
 
   // Returns the response to write, or nullopt when the connection was closed instead.
+  // Sets `close_after` when the connection is to close once the response is written.
   boost::asio::awaitable<std::optional<Response>> Answer(boost::beast::tcp_stream& stream,
-                                                         const Request& req) {
+                                                         const Request& req, bool& close_after) {
     namespace http = boost::beast::http;
     const std::string_view target = req.target();
     const std::string_view path = target.substr(0, target.find('?'));
@@ -232,6 +235,9 @@ class TestUpstream {
         co_await timer.async_wait(kNoThrow);
         break;
       }
+      case Mode::kOkThenClose:
+        close_after = true;
+        break;
       case Mode::kOk:
         break;
     }
