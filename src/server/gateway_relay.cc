@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <limits>
+#include <utility>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -18,6 +19,8 @@
 
 #include "agentmesh/core/duration.h"
 #include "agentmesh/core/log.h"
+
+#include "server/reply_read.h"
 
 namespace agentmesh::server::internal {
 namespace {
@@ -482,6 +485,8 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
     std::string& head = HeadBuffer();
     RequestHead(call, parser, *target, now, head);
     boost::system::error_code ec;
+    // The request went out in one write, and nothing ran since: the reply is not there yet.
+    bool sent_at_once = false;
     if (call.streamed) {
       ec = co_await SendStreamed(conn, buffer, parser, *up, head, g.options.max_body_bytes);
     } else {
@@ -491,6 +496,8 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
         ec = asio::error::broken_pipe;
       } else if (written < head.size() + body.size()) {
         ec = co_await SendRest(*up, head, body, written);
+      } else {
+        sent_at_once = true;
       }
     }
     auto response = std::make_unique<ResponseParser>();
@@ -502,8 +509,9 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
     // ReadUpstream's loop, inline: every call waits here, and a nested coroutine would
     // cost a frame and a resumption per call.
     while (!ec && !ParseUpstreamBuffered(*up, *response, HeaderDone, ec)) {
-      auto [rec, n] = co_await up->socket.async_read_some(ReadSpace(up->buffer),
-                                                          asio::as_tuple(asio::deferred));
+      auto [rec, n] = co_await AsyncReadReply(up->socket, ReadSpace(up->buffer),
+                                              std::exchange(sent_at_once, false),
+                                              asio::as_tuple(asio::deferred));
       ec = Received(*up, *response, HeaderDone, rec, n);
     }
     if (!ec) {
