@@ -32,14 +32,15 @@ using namespace std::string_view_literals;
 
 constexpr std::uint32_t kMaxUpstreamHeader = 64 * 1024;
 constexpr std::size_t kRelayChunk = 16 * 1024;
+// Room reserved for a response's relayed fields: one allocation for a typical header.
+constexpr std::size_t kRelayedFieldsCapacity = 256;
 // The span error code of a call whose upstream broke off after its header.
 constexpr std::string_view kFailedMidBody = "upstream_failed_mid_body";
 
 // Headers the gateway never forwards as they came: hop-by-hop ones (RFC 9110 7.6.1),
 // framing, and those it sets itself.
-template <typename Field>
-bool Controlled(const Field& f) {
-  switch (f.name()) {
+bool Controlled(http::field name, std::string_view name_string) {
+  switch (name) {
     case http::field::connection:
     case http::field::keep_alive:
     case http::field::proxy_connection:
@@ -54,7 +55,7 @@ bool Controlled(const Field& f) {
     case http::field::expect:
       return true;
     case http::field::unknown: {
-      const std::string_view n = f.name_string();
+      const std::string_view n = name_string;
       return beast::iequals(n, "x-correlation-id") || beast::iequals(n, "traceparent") ||
              beast::iequals(n, "tracestate") || beast::iequals(n, resilience::kDeadlineHeader) ||
              beast::iequals(n, resilience::kCallDepthHeader);
@@ -64,14 +65,28 @@ bool Controlled(const Field& f) {
   }
 }
 
-// Whether `f` is named by a Connection header's option list (also hop-by-hop).
-template <typename Field>
-bool NamedByConnection(const Field& f, std::string_view connection) {
+// Whether the field `name` is named by a Connection header's option list (also hop-by-hop).
+bool NamedByConnection(std::string_view name, std::string_view connection) {
   if (connection.empty()) {
     return false;
   }
   for (const auto& token : http::token_list(connection)) {
-    if (beast::iequals(token, f.name_string())) {
+    if (beast::iequals(token, name)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Whether a Connection option list names fields besides the standard options ("close",
+// "keep-alive"; the Keep-Alive field is hop-by-hop anyway).
+bool NamesOtherFields(std::string_view connection) {
+  if (connection.empty() || beast::iequals(connection, "keep-alive") ||
+      beast::iequals(connection, "close")) {
+    return false;  // what almost every response says
+  }
+  for (const auto& token : http::token_list(connection)) {
+    if (!beast::iequals(token, "close") && !beast::iequals(token, "keep-alive")) {
       return true;
     }
   }
@@ -82,7 +97,7 @@ template <typename Fields>
 void AppendHeaders(const Fields& fields, std::string& out) {
   const std::string_view connection = fields[http::field::connection];
   for (const auto& f : fields) {
-    if (Controlled(f) || NamedByConnection(f, connection)) {
+    if (Controlled(f.name(), f.name_string()) || NamedByConnection(f.name_string(), connection)) {
       continue;
     }
     out += f.name_string();
@@ -169,7 +184,7 @@ void ResponseHead(const CallContext& call, const ResponseParser& p, bool chunked
   const std::string_view reason = res.reason();
   head += reason.empty() ? std::string_view(http::obsolete_reason(res.result())) : reason;
   head += "\r\n"sv;
-  AppendHeaders(res, head);
+  head += p.relayed_fields();
   head += "X-Correlation-ID: "sv;
   head.append(call.correlation_id.data(), call.correlation_id.size());
   head += "\r\n"sv;
@@ -380,6 +395,47 @@ void FinishCall(GatewayState& g, const CallContext& call, int status, std::strin
 }
 
 }  // namespace
+
+void ResponseParser::on_field_impl(http::field name, beast::string_view name_string,
+                                   beast::string_view value, boost::system::error_code& ec) {
+  ec = {};
+  const std::string_view n(name_string.data(), name_string.size());
+  if (name == http::field::connection) {
+    if (!connection_.empty()) {
+      connection_ += ',';
+    }
+    connection_.append(value.data(), value.size());
+  }
+  if (Controlled(name, n)) {
+    return;
+  }
+  if (fields_.empty()) {
+    fields_.reserve(kRelayedFieldsCapacity);
+  }
+  fields_.append(n);
+  fields_ += ": "sv;
+  fields_.append(value.data(), value.size());
+  fields_ += "\r\n"sv;
+}
+
+void ResponseParser::on_header_impl(boost::system::error_code& ec) {
+  ec = {};
+  const std::string_view connection(connection_.data(), connection_.size());
+  if (!NamesOtherFields(connection)) {
+    return;
+  }
+  // Rare: drop the fields the Connection header names (RFC 9110 7.6.1).
+  Text kept;
+  std::string_view rest(fields_.data(), fields_.size());
+  while (!rest.empty()) {
+    const std::string_view line = rest.substr(0, rest.find("\r\n"sv) + 2);
+    rest.remove_prefix(line.size());
+    if (!NamedByConnection(line.substr(0, line.find(':')), connection)) {
+      kept.append(line);
+    }
+  }
+  fields_ = std::move(kept);
+}
 
 void CallContextDeleter::operator()(CallContext* call) const { delete call; }
 

@@ -23,11 +23,28 @@
 namespace agentmesh::server::internal {
 
 // An upstream response's parser, made per attempt: its own storage comes from the
-// thread's block cache too.
-struct ResponseParser
-    : boost::beast::http::response_parser<boost::beast::http::string_body, HeaderAllocator> {
+// thread's block cache too. The gateway needs the response's header fields only as the
+// text it relays, so they go straight into that text (hop-by-hop and gateway-set fields
+// left out) instead of into the message's field container, which costs an allocation
+// and a tree insertion per field. get() holds the status line and the body, no fields.
+class ResponseParser
+    : public boost::beast::http::response_parser<boost::beast::http::string_body, HeaderAllocator> {
+ public:
   static void* operator new(std::size_t bytes) { return core::ThreadCacheAllocate(bytes); }
   static void operator delete(void* p, std::size_t bytes) { core::ThreadCacheDeallocate(p, bytes); }
+
+  // "Name: value\r\n" for every field to relay, in the order received.
+  std::string_view relayed_fields() const { return {fields_.data(), fields_.size()}; }
+
+ private:
+  using Text = std::basic_string<char, std::char_traits<char>, HeaderAllocator>;
+
+  void on_field_impl(boost::beast::http::field name, boost::beast::string_view name_string,
+                     boost::beast::string_view value, boost::system::error_code& ec) override;
+  void on_header_impl(boost::system::error_code& ec) override;
+
+  Text fields_;
+  Text connection_;  // the Connection header's options: they name more hop-by-hop fields
 };
 
 // Everything the stages of one call share.

@@ -132,6 +132,44 @@ TEST_F(GatewayTest, RoutesByAgentCapabilityAndInstancePassingRequestsThrough) {
   EXPECT_EQ(up.received()[3].method, "DELETE");
 }
 
+TEST_F(GatewayTest, ResponsesComeBackWithoutHopByHopOrGatewaySetFields) {
+  Start(Policy());
+  upstreams_.push_back(std::make_unique<TestUpstream>("alpha"));
+  TestUpstream& up = *upstreams_.back();
+  Register("alpha-1", "alpha", up.address());
+  up.SetResponseHeaders({{"X-Kept", "one"},
+                         {"Connection", "X-Hop-Back"},
+                         {"X-Hop-Back", "secret"},
+                         {"Keep-Alive", "timeout=5"},
+                         {"X-Kept", "two"},
+                         {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+                         {"X-Correlation-ID", "made-upstream"}});
+
+  for (int i = 0; i < 2; ++i) {  // the second answer comes over the pooled connection
+    auto r = Call("GET", "/agents/alpha/x", "", {{"X-Correlation-ID", "corr-given-2"}});
+    ASSERT_TRUE(r) << r.error().ToString();
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->Header("X-Upstream"), "alpha");
+    EXPECT_EQ(r->Header("Content-Type"), "application/json");
+    std::vector<std::string> kept, correlation;
+    for (const auto& [name, value] : r->headers) {
+      EXPECT_FALSE(boost::beast::iequals(name, "X-Hop-Back")) << name;
+      EXPECT_FALSE(boost::beast::iequals(name, "Keep-Alive")) << name;
+      EXPECT_FALSE(boost::beast::iequals(name, "traceparent")) << name;
+      if (boost::beast::iequals(name, "X-Kept")) {
+        kept.push_back(value);
+      }
+      if (boost::beast::iequals(name, "X-Correlation-ID")) {
+        correlation.push_back(value);
+      }
+    }
+    EXPECT_EQ(kept, (std::vector<std::string>{"one", "two"})) << "repeated fields keep their order";
+    EXPECT_EQ(correlation, std::vector<std::string>{"corr-given-2"});
+    EXPECT_EQ(r->Header("Connection").find("X-Hop-Back"), std::string::npos);
+  }
+  EXPECT_EQ(up.requests(), 2u);
+}
+
 TEST_F(GatewayTest, PooledConnectionTheUpstreamClosedIsReplacedWithoutFailingTheCall) {
   Start(Policy());
   TestUpstream& up = Upstream("alpha");

@@ -107,6 +107,12 @@ class TestUpstream {
     forward_target_ = std::move(next_target);
   }
 
+  // Adds `headers` to every answer from now on (before its Connection field is set).
+  void SetResponseHeaders(std::vector<std::pair<std::string, std::string>> headers) {
+    std::lock_guard lock(mu_);
+    response_headers_ = std::move(headers);
+  }
+
   // Makes GET /health answer 200 (true, the default) or 503.
   void SetHealthy(bool healthy) {
     std::lock_guard lock(mu_);
@@ -322,6 +328,12 @@ class TestUpstream {
                         std::string body) const {
     Response res(static_cast<boost::beast::http::status>(status), req.version());
     res.set("X-Upstream", name_);
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [name, value] : response_headers_) {
+        res.insert(name, value);
+      }
+    }
     if (status / 100 == 1 || status == 204 || status == 304) {
       body.clear();  // these carry no body; Beast refuses to frame one
     }
@@ -366,6 +378,7 @@ class TestUpstream {
   bool healthy_ = true;
   std::string forward_host_port_;
   std::string forward_target_;
+  std::vector<std::pair<std::string, std::string>> response_headers_;
   std::vector<Received> received_;
 
   std::thread thread_;
