@@ -15,11 +15,13 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/detail/reactive_socket_recv_op.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
 
 namespace agentmesh::server::internal {
 
@@ -46,9 +48,11 @@ auto AsyncReadReply(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_b
   return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code, std::size_t)>(
       [](auto handler, boost::asio::ip::tcp::socket* s, boost::asio::mutable_buffer b,
          bool skip_try) {
-        t_starting_reply_read = skip_try;
+        struct Starting {  // cleared however async_read_some returns
+          explicit Starting(bool on) { t_starting_reply_read = on; }
+          ~Starting() { t_starting_reply_read = false; }
+        } starting(skip_try);
         s->async_read_some(ReplyBuffer{b}, std::move(handler));
-        t_starting_reply_read = false;
       },
       token, &socket, space, reply_expected);
 }
