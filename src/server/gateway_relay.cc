@@ -54,12 +54,12 @@ bool Controlled(http::field name, std::string_view name_string) {
     case http::field::host:
     case http::field::expect:
       return true;
-    case http::field::unknown: {
-      const std::string_view n = name_string;
-      return beast::iequals(n, "x-correlation-id") || beast::iequals(n, "traceparent") ||
-             beast::iequals(n, "tracestate") || beast::iequals(n, resilience::kDeadlineHeader) ||
-             beast::iequals(n, resilience::kCallDepthHeader);
-    }
+    case http::field::unknown:
+      return beast::iequals(name_string, "x-correlation-id") ||
+             beast::iequals(name_string, "traceparent") ||
+             beast::iequals(name_string, "tracestate") ||
+             beast::iequals(name_string, resilience::kDeadlineHeader) ||
+             beast::iequals(name_string, resilience::kCallDepthHeader);
     default:
       return false;
   }
@@ -93,17 +93,31 @@ bool NamesOtherFields(std::string_view connection) {
   return false;
 }
 
+// Appends the field line "name: value\r\n" to `out`.
+template <typename Text>
+void AppendField(Text& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out += ": "sv;
+  out.append(value);
+  out += "\r\n"sv;
+}
+
+// Appends the request fields to forward: not Controlled, and not named by any of the
+// request's Connection fields (ResponseParser applies the same rules to responses).
 template <typename Fields>
 void AppendHeaders(const Fields& fields, std::string& out) {
-  const std::string_view connection = fields[http::field::connection];
+  const auto connections = fields.equal_range(http::field::connection);
   for (const auto& f : fields) {
-    if (Controlled(f.name(), f.name_string()) || NamedByConnection(f.name_string(), connection)) {
+    if (Controlled(f.name(), f.name_string())) {
       continue;
     }
-    out += f.name_string();
-    out += ": "sv;
-    out += f.value();
-    out += "\r\n"sv;
+    bool named = false;
+    for (auto c = connections.first; c != connections.second && !named; ++c) {
+      named = NamedByConnection(f.name_string(), c->value());
+    }
+    if (!named) {
+      AppendField(out, f.name_string(), f.value());
+    }
   }
 }
 
@@ -412,10 +426,7 @@ void ResponseParser::on_field_impl(http::field name, beast::string_view name_str
   if (fields_.empty()) {
     fields_.reserve(kRelayedFieldsCapacity);
   }
-  fields_.append(n);
-  fields_ += ": "sv;
-  fields_.append(value.data(), value.size());
-  fields_ += "\r\n"sv;
+  AppendField(fields_, n, std::string_view(value.data(), value.size()));
 }
 
 void ResponseParser::on_header_impl(boost::system::error_code& ec) {

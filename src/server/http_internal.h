@@ -150,7 +150,9 @@ boost::asio::awaitable<bool> Write(Connection& conn, ServerState& s, std::string
 // `co_await socket.async_read_some(ReadSpace(buffer), as_tuple(deferred))` followed by
 // `buffer.commit(n)`: Asio tries the read at once (speculatively) and waits only when
 // nothing has arrived, and no coroutine frame is allocated per read (neither a helper's
-// nor the one use_awaitable makes to initiate each operation).
+// nor the one use_awaitable makes to initiate each operation). The first read of an
+// upstream's reply goes through AsyncReadReply (reply_read.h) instead, which skips that
+// first try.
 boost::asio::mutable_buffer ReadSpace(boost::beast::flat_buffer& buffer);
 // Half-closes and discards what the peer still sends, so that it reads our error
 // response instead of a reset caused by unread data.

@@ -8,6 +8,11 @@
 #include <utility>
 #include <vector>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -168,6 +173,31 @@ TEST_F(GatewayTest, ResponsesComeBackWithoutHopByHopOrGatewaySetFields) {
     EXPECT_EQ(r->Header("Connection").find("X-Hop-Back"), std::string::npos);
   }
   EXPECT_EQ(up.requests(), 2u);
+}
+
+TEST_F(GatewayTest, EveryConnectionFieldOfARequestNamesFieldsThatStayBehind) {
+  Start(Policy());
+  TestUpstream& up = Upstream("alpha");
+  // Raw, because the test client keeps one field per name.
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  const std::size_t colon = host_port_.rfind(':');
+  socket.connect({asio::ip::make_address(host_port_.substr(0, colon)),
+                  static_cast<unsigned short>(std::stoi(host_port_.substr(colon + 1)))});
+  asio::write(socket, asio::buffer(std::string("GET /agents/alpha/x HTTP/1.1\r\nHost: gw\r\n"
+                                               "Connection: X-Hop1\r\n"
+                                               "Connection: X-Hop2, close\r\n"
+                                               "X-Hop1: a\r\nX-Hop2: b\r\nX-Kept: c\r\n\r\n")));
+  std::string reply;
+  boost::system::error_code ec;
+  asio::read(socket, asio::dynamic_buffer(reply), ec);  // to the close the request asked for
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 200 ")) << reply;
+  ASSERT_EQ(up.requests(), 1u);
+  const TestUpstream::Received got = up.received()[0];
+  EXPECT_FALSE(HasHeader(got, "X-Hop1"));
+  EXPECT_FALSE(HasHeader(got, "X-Hop2")) << "named by the second Connection field";
+  EXPECT_EQ(HeaderOf(got, "X-Kept"), "c");
 }
 
 TEST_F(GatewayTest, PooledConnectionTheUpstreamClosedIsReplacedWithoutFailingTheCall) {
