@@ -37,34 +37,6 @@ constexpr std::size_t kRelayedFieldsCapacity = 256;
 // The span error code of a call whose upstream broke off after its header.
 constexpr std::string_view kFailedMidBody = "upstream_failed_mid_body";
 
-// Headers the gateway never forwards as they came: hop-by-hop ones (RFC 9110 7.6.1),
-// framing, and those it sets itself.
-bool Controlled(http::field name, std::string_view name_string) {
-  switch (name) {
-    case http::field::connection:
-    case http::field::keep_alive:
-    case http::field::proxy_connection:
-    case http::field::te:
-    case http::field::trailer:
-    case http::field::transfer_encoding:
-    case http::field::upgrade:
-    case http::field::proxy_authorization:
-    case http::field::proxy_authenticate:
-    case http::field::content_length:
-    case http::field::host:
-    case http::field::expect:
-      return true;
-    case http::field::unknown:
-      return beast::iequals(name_string, "x-correlation-id") ||
-             beast::iequals(name_string, "traceparent") ||
-             beast::iequals(name_string, "tracestate") ||
-             beast::iequals(name_string, resilience::kDeadlineHeader) ||
-             beast::iequals(name_string, resilience::kCallDepthHeader);
-    default:
-      return false;
-  }
-}
-
 // Whether the field `name` is named by a Connection header's option list (also hop-by-hop).
 bool NamedByConnection(std::string_view name, std::string_view connection) {
   if (connection.empty()) {
@@ -93,22 +65,13 @@ bool NamesOtherFields(std::string_view connection) {
   return false;
 }
 
-// Appends the field line "name: value\r\n" to `out`.
-template <typename Text>
-void AppendField(Text& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out += ": "sv;
-  out.append(value);
-  out += "\r\n"sv;
-}
-
-// Appends the request fields to forward: not Controlled, and not named by any of the
-// request's Connection fields (ResponseParser applies the same rules to responses).
+// Appends the request fields to forward: those RoleOf calls kRelay and no Connection field
+// of the request names (responses follow the same rules).
 template <typename Fields>
 void AppendHeaders(const Fields& fields, std::string& out) {
   const auto connections = fields.equal_range(http::field::connection);
   for (const auto& f : fields) {
-    if (Controlled(f.name(), f.name_string())) {
+    if (RoleOf(f.name_string()) != FieldRole::kRelay) {
       continue;
     }
     bool named = false;
@@ -189,14 +152,15 @@ bool Bodiless(std::string_view method, int status) {
   return method == "HEAD" || status == 204 || status == 304 || (status >= 100 && status < 200);
 }
 
-void ResponseHead(const CallContext& call, const ResponseParser& p, bool chunked,
+void ResponseHead(const CallContext& call, const UpstreamResponse& p, bool chunked,
                   std::optional<std::uint64_t> length, bool keep_alive, std::string& head) {
-  const auto& res = p.get();
   head += call.http10 ? "HTTP/1.0 "sv : "HTTP/1.1 "sv;
-  AppendNumber(head, res.result_int());
+  AppendNumber(head, static_cast<std::size_t>(p.status()));
   head += ' ';
-  const std::string_view reason = res.reason();
-  head += reason.empty() ? std::string_view(http::obsolete_reason(res.result())) : reason;
+  const std::string_view reason = p.reason();
+  head += reason.empty() ? std::string_view(http::obsolete_reason(
+                               http::int_to_status(static_cast<unsigned>(p.status()))))
+                         : reason;
   head += "\r\n"sv;
   head += p.relayed_fields();
   head += "X-Correlation-ID: "sv;
@@ -218,11 +182,13 @@ void ResponseHead(const CallContext& call, const ResponseParser& p, bool chunked
 }
 
 // Feeds what `up.buffer` holds to `p`. Returns true when that settled the matter:
-// `until(p)` holds or `ec` is set; false when more must be read.
-template <typename Parser, typename Until>
-bool ParseUpstreamBuffered(UpstreamConnection& up, Parser& p, Until until,
-                           boost::system::error_code& ec) {
-  while (!ec && !until(p) && up.buffer.size() > 0) {
+// `p` is read `until` there or `ec` is set; false when more must be read.
+bool ParseBuffered(UpstreamConnection& up, ResponseParser& p, UpstreamResponse::Until until,
+                   boost::system::error_code& ec) {
+  const auto reached = [&p, until] {
+    return until == UpstreamResponse::Until::kHeader ? p.is_header_done() : p.is_done();
+  };
+  while (!ec && !reached() && up.buffer.size() > 0) {
     const std::size_t used = p.put(up.buffer.data(), ec);
     up.buffer.consume(used);
     if (ec == http::error::need_more || (!ec && used == 0)) {
@@ -230,43 +196,22 @@ bool ParseUpstreamBuffered(UpstreamConnection& up, Parser& p, Until until,
       break;
     }
   }
-  return ec || until(p);
+  return ec || reached();
 }
 
-// Takes in what one read of the upstream returned. EOF ends a close-delimited body, and
-// is an error when `until(p)` does not hold after it; EOF before any byte of the answer
-// stays an error (a pooled connection the upstream had closed).
-template <typename Parser, typename Until>
-boost::system::error_code Received(UpstreamConnection& up, Parser& p, Until until,
-                                   boost::system::error_code ec, std::size_t n) {
-  up.buffer.commit(n);
-  if (ec == asio::error::eof && p.got_some()) {
-    ec = {};
-    p.put_eof(ec);
-    if (!ec && !until(p)) {
-      ec = http::error::partial_message;
-    }
-  }
-  return ec;
-}
-
-// Feeds `up.buffer` to `p` and reads more until `until(p)`. Callers that expect the buffer
-// to suffice try ParseUpstreamBuffered first, which needs no coroutine frame; Exchange,
+// Feeds `up.buffer` to `p` and reads more until `until`. Callers that expect the buffer
+// to suffice try UpstreamResponse::Parse first, which needs no coroutine frame; Exchange,
 // which always reads, runs this loop inline.
-template <typename Parser, typename Until>
-asio::awaitable<boost::system::error_code> ReadUpstream(UpstreamConnection& up, Parser& p,
-                                                        Until until) {
+asio::awaitable<boost::system::error_code> ReadUpstream(UpstreamConnection& up, UpstreamResponse& p,
+                                                        UpstreamResponse::Until until) {
   boost::system::error_code ec;
-  while (!ParseUpstreamBuffered(up, p, until, ec)) {
+  while (!p.Parse(up, until, ec)) {
     auto [rec, n] = co_await up.socket.async_read_some(ReadSpace(up.buffer),
                                                        asio::as_tuple(asio::use_awaitable));
-    ec = Received(up, p, until, rec, n);
+    ec = p.Received(up, until, rec, n);
   }
   co_return ec;
 }
-
-bool HeaderDone(const ResponseParser& p) { return p.is_header_done(); }
-bool MessageDone(const ResponseParser& p) { return p.is_done(); }
 
 // Writes `head` and `body` to `socket` as far as the kernel takes them now. Returns false on
 // an error; `written` says how much went out.
@@ -420,7 +365,7 @@ void ResponseParser::on_field_impl(http::field name, beast::string_view name_str
     }
     connection_.append(value.data(), value.size());
   }
-  if (Controlled(name, n)) {
+  if (RoleOf(n) != FieldRole::kRelay) {
     return;
   }
   if (fields_.empty()) {
@@ -436,7 +381,7 @@ void ResponseParser::on_header_impl(boost::system::error_code& ec) {
     return;
   }
   // Rare: drop the fields the Connection header names (RFC 9110 7.6.1).
-  Text kept;
+  HeadText kept;
   std::string_view rest(fields_.data(), fields_.size());
   while (!rest.empty()) {
     const std::string_view line = rest.substr(0, rest.find("\r\n"sv) + 2);
@@ -446,6 +391,113 @@ void ResponseParser::on_header_impl(boost::system::error_code& ec) {
     }
   }
   fields_ = std::move(kept);
+}
+
+UpstreamResponse::UpstreamResponse(bool head_request, std::uint64_t max_buffered)
+    : max_buffered_(max_buffered) {
+  if (head_request) {
+    UseParser();
+    parser_->skip(true);  // an answer to HEAD has no body, whatever its head says
+  }
+}
+
+void UpstreamResponse::UseParser() {
+  text_.clear();
+  parser_ = std::make_unique<ResponseParser>();
+  parser_->header_limit(kMaxUpstreamHeader);
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+}
+
+bool UpstreamResponse::Parse(UpstreamConnection& up, Until until, boost::system::error_code& ec) {
+  if (ec) {
+    return true;
+  }
+  if (!plain_ && parser_ == nullptr) {
+    const std::string_view data(static_cast<const char*>(up.buffer.data().data()),
+                                up.buffer.size());
+    text_.reserve(kRelayedFieldsCapacity);  // one allocation for a typical head
+    switch (ScanPlainResponseHead(data, max_buffered_, head_, text_)) {
+      case HeadScan::kPlain:
+        relayed_size_ = text_.size();
+        text_.append(head_.reason);
+        up.buffer.consume(head_.size);
+        plain_ = true;
+        break;
+      case HeadScan::kIncomplete:
+        if (data.size() <= kMaxUpstreamHeader) {
+          return false;
+        }
+        UseParser();  // which fails it with header_limit
+        break;
+      case HeadScan::kNotPlain:
+        UseParser();
+        break;
+    }
+  }
+  if (parser_ != nullptr) {
+    return ParseBuffered(up, *parser_, until, ec);
+  }
+  if (until == Until::kMessage && !body_done_) {
+    if (up.buffer.size() < head_.content_length) {
+      return false;
+    }
+    body_.assign(static_cast<const char*>(up.buffer.data().data()), head_.content_length);
+    up.buffer.consume(head_.content_length);
+    body_done_ = true;
+  }
+  return true;
+}
+
+boost::system::error_code UpstreamResponse::Received(UpstreamConnection& up, Until until,
+                                                     boost::system::error_code ec, std::size_t n) {
+  up.buffer.commit(n);
+  if (ec != asio::error::eof) {
+    return ec;
+  }
+  if (parser_ != nullptr) {
+    if (parser_->got_some()) {
+      ec = {};
+      parser_->put_eof(ec);
+      if (!ec && !Reached(until)) {
+        ec = http::error::partial_message;
+      }
+    }
+    return ec;
+  }
+  // A plain body has a length, so EOF ends nothing here: it cut a head or a body short.
+  if (plain_ || up.buffer.size() > 0) {
+    return http::error::partial_message;
+  }
+  return ec;
+}
+
+std::string_view UpstreamResponse::reason() const {
+  if (plain_) {
+    return std::string_view(text_.data(), text_.size()).substr(relayed_size_);
+  }
+  const auto r = parser_->get().reason();
+  return {r.data(), r.size()};
+}
+
+std::optional<std::uint64_t> UpstreamResponse::content_length() const {
+  if (plain_) {
+    return head_.content_length;
+  }
+  if (const auto length = parser_->content_length()) {
+    return *length;
+  }
+  return std::nullopt;
+}
+
+std::string_view UpstreamResponse::relayed_fields() const {
+  if (plain_) {
+    return {text_.data(), relayed_size_};
+  }
+  return parser_->relayed_fields();
+}
+
+std::string_view UpstreamResponse::body() const {
+  return plain_ ? std::string_view(body_) : std::string_view(parser_->get().body());
 }
 
 void CallContextDeleter::operator()(CallContext* call) const { delete call; }
@@ -567,22 +619,18 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
         sent_at_once = true;
       }
     }
-    auto response = std::make_unique<ResponseParser>();
-    response->header_limit(kMaxUpstreamHeader);
-    response->body_limit(std::numeric_limits<std::uint64_t>::max());
-    if (call.method == "HEAD") {
-      response->skip(true);
-    }
+    auto response =
+        std::make_unique<UpstreamResponse>(call.method == "HEAD", g.options.buffer_limit);
     // ReadUpstream's loop, inline: every call waits here, and a nested coroutine would
     // cost a frame and a resumption per call.
-    while (!ec && !ParseUpstreamBuffered(*up, *response, HeaderDone, ec)) {
+    while (!ec && !response->Parse(*up, UpstreamResponse::Until::kHeader, ec)) {
       auto [rec, n] = co_await AsyncReadReply(up->socket, ReadSpace(up->buffer),
                                               std::exchange(sent_at_once, false),
                                               asio::as_tuple(asio::deferred));
-      ec = Received(*up, *response, HeaderDone, rec, n);
+      ec = response->Received(*up, UpstreamResponse::Until::kHeader, rec, n);
     }
     if (!ec) {
-      const int status = response->get().result_int();
+      const int status = response->status();
       result.outcome = status >= 500 ? AttemptOutcome::kFailure : AttemptOutcome::kSuccess;
       result.retryable = resilience::IsRetryableStatus(g.options.retry, status);
       result.upstream = std::move(up);
@@ -617,19 +665,19 @@ asio::awaitable<void> BufferForRetry(GatewayState& g, UpstreamResult& result) {
   if (result.response == nullptr || result.buffered) {
     co_return;
   }
-  ResponseParser& p = *result.response;
+  UpstreamResponse& p = *result.response;
   const auto length = p.content_length();
-  if (!p.is_done() && !(length && *length <= g.options.buffer_limit)) {
-    result.error = core::Status(core::StatusCode::kUnavailable, "upstream_failed",
-                                "Instance '" + result.target->id + "' answered " +
-                                    std::to_string(p.get().result_int()) + ".");
+  if (!p.done() && !(length && *length <= g.options.buffer_limit)) {
+    result.error = core::Status(
+        core::StatusCode::kUnavailable, "upstream_failed",
+        "Instance '" + result.target->id + "' answered " + std::to_string(p.status()) + ".");
     result.response.reset();
     result.upstream.reset();
     co_return;
   }
   boost::system::error_code ec;
-  if (!ParseUpstreamBuffered(*result.upstream, p, MessageDone, ec)) {
-    ec = co_await ReadUpstream(*result.upstream, p, MessageDone);
+  if (!p.Parse(*result.upstream, UpstreamResponse::Until::kMessage, ec)) {
+    ec = co_await ReadUpstream(*result.upstream, p, UpstreamResponse::Until::kMessage);
   }
   DisarmDeadline(*result.upstream);
   if (ec) {
@@ -655,20 +703,18 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
     const bool keep = co_await AnswerError(g, s, conn, call, result.error, {}, route);
     co_return keep && !call.streamed;
   }
-  ResponseParser& p = *result.response;
-  const int status = p.get().result_int();
-  std::optional<std::uint64_t> length;
-  if (auto l = p.content_length()) {
-    length = *l;
-  }
+  UpstreamResponse& p = *result.response;
+  const int status = p.status();
+  const std::optional<std::uint64_t> length = p.content_length();
   const bool bodiless = Bodiless(call.method, status);
+  // Always so for a plain head: its body is at most buffer_limit.
   const bool small =
-      bodiless || result.buffered || p.is_done() || (length && *length <= g.options.buffer_limit);
+      bodiless || result.buffered || p.done() || (length && *length <= g.options.buffer_limit);
   bool ok = true;
   if (small) {
     boost::system::error_code ec;
-    if (!result.buffered && !ParseUpstreamBuffered(*result.upstream, p, MessageDone, ec)) {
-      ec = co_await ReadUpstream(*result.upstream, p, MessageDone);
+    if (!result.buffered && !p.Parse(*result.upstream, UpstreamResponse::Until::kMessage, ec)) {
+      ec = co_await ReadUpstream(*result.upstream, p, UpstreamResponse::Until::kMessage);
     }
     if (ec) {
       DisarmDeadline(*result.upstream);
@@ -680,7 +726,7 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
           {}, route);
       co_return keep;
     }
-    const std::string& body = p.get().body();
+    const std::string_view body = p.body();
     const std::optional<std::uint64_t> framed =
         bodiless ? (length ? length : std::nullopt) : std::optional<std::uint64_t>(body.size());
     std::string& head = HeadBuffer();
@@ -713,7 +759,8 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
     if (ok) {
       UpstreamConnection& source = *result.upstream;
       const RelayEnd end = co_await RelayBody(
-          p, source.socket, source.buffer, std::numeric_limits<std::uint64_t>::max(), chunked,
+          *p.parser(), source.socket, source.buffer, std::numeric_limits<std::uint64_t>::max(),
+          chunked,
           [&conn, &s](std::string_view frame, std::string_view data) -> asio::awaitable<bool> {
             co_return co_await Write(conn, s, frame, data);
           });

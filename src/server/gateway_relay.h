@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,14 +20,16 @@
 
 #include "server/gateway_internal.h"
 #include "server/http_internal.h"
+#include "server/response_head.h"
 
 namespace agentmesh::server::internal {
 
-// An upstream response's parser, made per attempt: its own storage comes from the
-// thread's block cache too. The gateway needs the response's header fields only as the
-// text it relays, so they go straight into that text (hop-by-hop and gateway-set fields
-// left out) instead of into the message's field container, which costs an allocation
-// and a tree insertion per field. get() holds the status line and the body, no fields.
+// Beast's parser for an upstream response that is not plain (response_head.h), made per
+// attempt; its own storage comes from the thread's block cache too. The gateway needs the
+// response's header fields only as the text it relays, so they go straight into that text
+// (fields that are not RoleOf kRelay left out) instead of into the message's field
+// container, which costs an allocation and a tree insertion per field. get() holds the
+// status line and the body, no fields.
 class ResponseParser
     : public boost::beast::http::response_parser<boost::beast::http::string_body, HeaderAllocator> {
  public:
@@ -37,14 +40,67 @@ class ResponseParser
   std::string_view relayed_fields() const { return {fields_.data(), fields_.size()}; }
 
  private:
-  using Text = std::basic_string<char, std::char_traits<char>, HeaderAllocator>;
-
   void on_field_impl(boost::beast::http::field name, boost::beast::string_view name_string,
                      boost::beast::string_view value, boost::system::error_code& ec) override;
   void on_header_impl(boost::system::error_code& ec) override;
 
-  Text fields_;
-  Text connection_;  // the Connection header's options: they name more hop-by-hop fields
+  HeadText fields_;
+  HeadText connection_;  // the Connection header's options: they name more hop-by-hop fields
+};
+
+// An upstream's answer to one attempt, read from the upstream connection's buffer. A plain
+// head (response_head.h), which is what upstreams send almost always, is read by
+// ScanPlainResponseHead and its body, at most `max_buffered` bytes, taken whole. Any other
+// head, and every answer to HEAD, goes to a ResponseParser, which can also relay a body
+// piece by piece.
+class UpstreamResponse {
+ public:
+  static void* operator new(std::size_t bytes) { return core::ThreadCacheAllocate(bytes); }
+  static void operator delete(void* p, std::size_t bytes) { core::ThreadCacheDeallocate(p, bytes); }
+
+  UpstreamResponse(bool head_request, std::uint64_t max_buffered);
+
+  enum class Until { kHeader, kMessage };
+  // Takes in what `up.buffer` holds. Returns true when that settled the matter (the
+  // response is read `until` there, or `ec` is set), false when more must be read.
+  bool Parse(UpstreamConnection& up, Until until, boost::system::error_code& ec);
+  // Takes in what one read of the upstream returned (`n` bytes, or `ec`) and returns the
+  // read's error, if any. EOF ends a close-delimited body, and is an error when the
+  // response is not read `until` there after it; EOF before any byte of the answer stays
+  // an error (a pooled connection the upstream had closed).
+  boost::system::error_code Received(UpstreamConnection& up, Until until,
+                                     boost::system::error_code ec, std::size_t n);
+
+  bool header_done() const { return plain_ || (parser_ != nullptr && parser_->is_header_done()); }
+  bool done() const { return plain_ ? body_done_ : parser_ != nullptr && parser_->is_done(); }
+  // The rest only once header_done().
+  int status() const { return plain_ ? head_.status : parser_->get().result_int(); }
+  // The reason phrase as received; may be empty.
+  std::string_view reason() const;
+  std::optional<std::uint64_t> content_length() const;
+  // Whether the upstream connection may carry another exchange after this one.
+  bool keep_alive() const { return plain_ ? head_.keep_alive : parser_->keep_alive(); }
+  // "Name: value\r\n" for every field to relay, in the order received.
+  std::string_view relayed_fields() const;
+  // The whole body, once done().
+  std::string_view body() const;
+  // The Beast parser, for relaying a body piece by piece; null for a plain head, whose
+  // body is always taken whole.
+  ResponseParser* parser() { return parser_.get(); }
+
+ private:
+  bool Reached(Until until) const { return until == Until::kHeader ? header_done() : done(); }
+  // Hands the bytes scanned so far to Beast.
+  void UseParser();
+
+  const std::uint64_t max_buffered_;
+  bool plain_ = false;  // head_ and text_ hold a plain head
+  bool body_done_ = false;
+  PlainHead head_;                // its reason is not kept: see text_
+  HeadText text_;                 // the relayed field lines, then the reason phrase
+  std::size_t relayed_size_ = 0;  // of the field lines in text_
+  std::string body_;
+  std::unique_ptr<ResponseParser> parser_;
 };
 
 // Everything the stages of one call share.
@@ -89,7 +145,7 @@ struct UpstreamResult {
   bool retryable = false;
   std::shared_ptr<const UpstreamTarget> target;
   std::shared_ptr<UpstreamConnection> upstream;  // held while the response is relayed
-  std::unique_ptr<ResponseParser> response;      // header parsed; null when none came
+  std::unique_ptr<UpstreamResponse> response;    // header read; null when none came
   bool buffered = false;                         // the whole body is in response
   core::Status error;                            // what to answer when response is null
   bool failed_mid_body = false;  // the upstream failed after its header: a breaker failure

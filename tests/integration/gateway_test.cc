@@ -142,13 +142,25 @@ TEST_F(GatewayTest, ResponsesComeBackWithoutHopByHopOrGatewaySetFields) {
   upstreams_.push_back(std::make_unique<TestUpstream>("alpha"));
   TestUpstream& up = *upstreams_.back();
   Register("alpha-1", "alpha", up.address());
-  up.SetResponseHeaders({{"X-Kept", "one"},
-                         {"Connection", "X-Hop-Back"},
-                         {"X-Hop-Back", "secret"},
-                         {"Keep-Alive", "timeout=5"},
-                         {"X-Kept", "two"},
-                         {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
-                         {"X-Correlation-ID", "made-upstream"}});
+  const std::vector<std::pair<std::string, std::string>> headers = {
+      {"X-Kept", "one"},
+      {"X-Hop-Back", "secret"},
+      {"Keep-Alive", "timeout=5"},
+      {"X-Kept", "two"},
+      {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+      {"X-Correlation-ID", "made-upstream"}};
+  // First a plain head, which the gateway reads itself, with X-Hop-Back an ordinary field;
+  // then one whose Connection field names X-Hop-Back, which Beast reads.
+  up.SetResponseHeaders(headers);
+  auto plain = Call("GET", "/agents/alpha/x");
+  ASSERT_TRUE(plain) << plain.error().ToString();
+  EXPECT_EQ(plain->Header("X-Hop-Back"), "secret");
+  EXPECT_EQ(plain->Header("Keep-Alive"), "");
+  EXPECT_EQ(plain->Header("traceparent"), "");
+  EXPECT_NE(plain->Header("X-Correlation-ID"), "made-upstream");
+  auto with_connection = headers;
+  with_connection.insert(with_connection.begin() + 1, {"Connection", "X-Hop-Back"});
+  up.SetResponseHeaders(with_connection);
 
   for (int i = 0; i < 2; ++i) {  // the second answer comes over the pooled connection
     auto r = Call("GET", "/agents/alpha/x", "", {{"X-Correlation-ID", "corr-given-2"}});
@@ -172,7 +184,63 @@ TEST_F(GatewayTest, ResponsesComeBackWithoutHopByHopOrGatewaySetFields) {
     EXPECT_EQ(correlation, std::vector<std::string>{"corr-given-2"});
     EXPECT_EQ(r->Header("Connection").find("X-Hop-Back"), std::string::npos);
   }
-  EXPECT_EQ(up.requests(), 2u);
+  EXPECT_EQ(up.requests(), 3u);
+}
+
+// Upstream heads of every framing: the gateway reads plain ones itself and leaves the
+// others to Beast; both must come back the same way.
+TEST_F(GatewayTest, UpstreamAnswersOfEveryFramingComeBackAsSent) {
+  Start(Policy());
+  TestUpstream& up = Upstream("alpha");
+  struct Case {
+    std::string what, raw;
+    bool close_after;
+    int status;
+    std::string body, x_a;
+  };
+  const Case cases[] = {
+      {"plain, odd spacing",
+       "HTTP/1.1 201 Created\r\nX-A:  spaced \t\r\nContent-Length: 5\r\n\r\nhello", false, 201,
+       "hello", "spaced"},
+      {"plain, empty reason", "HTTP/1.1 202 \r\nContent-Length: 2\r\nX-A: r\r\n\r\nok", false, 202,
+       "ok", "r"},
+      {"chunked",
+       "HTTP/1.1 200 OK\r\nX-A: c\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+       false, 200, "hello world", "c"},
+      {"close-delimited", "HTTP/1.1 200 OK\r\nX-A: d\r\n\r\nuntil the close", true, 200,
+       "until the close", "d"},
+      {"HTTP/1.0", "HTTP/1.0 200 OK\r\nX-A: e\r\nContent-Length: 3\r\n\r\nold", true, 200, "old",
+       "e"},
+      {"status without a body", "HTTP/1.1 204 No Content\r\nX-A: f\r\n\r\n", false, 204, "", "f"},
+  };
+  for (const Case& c : cases) {
+    up.SetRawAnswer(c.raw, c.close_after);
+    for (int i = 0; i < 2; ++i) {  // the second time over the pooled connection, if kept
+      auto r = Call("GET", "/agents/alpha/x");
+      ASSERT_TRUE(r) << c.what << ": " << r.error().ToString();
+      EXPECT_EQ(r->status, c.status) << c.what << ": " << r->body;
+      EXPECT_EQ(r->body, c.body) << c.what;
+      EXPECT_EQ(r->Header("X-A"), c.x_a) << c.what;
+      EXPECT_FALSE(r->Header("X-Correlation-ID").empty()) << c.what;
+    }
+  }
+  // A HEAD answer has no body, whatever its Content-Length says; the connection stays good.
+  up.SetRawAnswer("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: h\r\n\r\n", false);
+  for (int i = 0; i < 2; ++i) {
+    auto r = Call("HEAD", "/agents/alpha/x");
+    ASSERT_TRUE(r) << r.error().ToString();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "");
+    EXPECT_EQ(r->Header("Content-Length"), "5");
+    EXPECT_EQ(r->Header("X-A"), "h");
+  }
+  // A head neither reader accepts is the upstream's failure.
+  up.SetRawAnswer("HTTP/1.1 200 OK\r\nX A: 1\r\nContent-Length: 0\r\n\r\n", false);
+  auto bad = Call("GET", "/agents/alpha/x");
+  ASSERT_TRUE(bad) << bad.error().ToString();
+  EXPECT_EQ(bad->status, 502) << bad->body;
+  EXPECT_EQ(ErrorCode(*bad), "upstream_failed") << bad->body;
 }
 
 TEST_F(GatewayTest, EveryConnectionFieldOfARequestNamesFieldsThatStayBehind) {

@@ -33,13 +33,14 @@ namespace agentmesh::testing {
 class TestUpstream {
  public:
   enum class Mode {
-    kOk,          // 200 JSON naming the upstream (or forwards, see SetForward)
-    kFail,        // answers `status` (500 by default)
-    kStall,       // reads the request and never answers until Release() or destruction
-    kSlow,        // waits `delay`, then behaves as kOk
-    kDieMidBody,  // 200 with Content-Length 100000, sends 1000 bytes, then closes
-    kReset,       // closes the connection (RST) without answering
+    kOk,           // 200 JSON naming the upstream (or forwards, see SetForward)
+    kFail,         // answers `status` (500 by default)
+    kStall,        // reads the request and never answers until Release() or destruction
+    kSlow,         // waits `delay`, then behaves as kOk
+    kDieMidBody,   // 200 with Content-Length 100000, sends 1000 bytes, then closes
+    kReset,        // closes the connection (RST) without answering
     kOkThenClose,  // answers as kOk, keep-alive as asked, then closes the connection
+    kRaw,          // writes the bytes given to SetRawAnswer, exactly as they are
   };
 
   struct Received {
@@ -85,6 +86,15 @@ class TestUpstream {
     mode_ = mode;
     status_ = status;
     delay_ = delay;
+  }
+
+  // Switches to kRaw: every non-/health request is answered with `bytes`, after which the
+  // connection is closed when `close_after`, else read for the next request.
+  void SetRawAnswer(std::string bytes, bool close_after) {
+    std::lock_guard lock(mu_);
+    mode_ = Mode::kRaw;
+    raw_ = std::move(bytes);
+    raw_close_ = close_after;
   }
 
   // Answers every stalled request as kOk and switches the mode to kOk.
@@ -162,6 +172,8 @@ class TestUpstream {
     int status = 500;
     std::chrono::milliseconds delay{};
     std::uint64_t releases = 0;
+    std::string raw;
+    bool raw_close = false;
   };
 
   static constexpr auto kNoThrow = boost::asio::as_tuple(boost::asio::use_awaitable);
@@ -190,7 +202,12 @@ class TestUpstream {
       Request req = parser.release();
       bool close_after = false;
       std::optional<Response> res = co_await Answer(stream, req, close_after);
+      if (!res && !close_after) {
+        continue;  // answered already
+      }
       if (!res) {
+        boost::system::error_code ignored;
+        stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
         co_return;
       }
       auto [write_ec, written] = co_await http::async_write(stream, *res, kNoThrow);
@@ -202,8 +219,9 @@ class TestUpstream {
     }
   }
 
-  // Returns the response to write, or nullopt when the connection was closed instead.
-  // Sets `close_after` when the connection is to close once the response is written.
+  // Returns the response to write, or nullopt when the answer was written already or the
+  // connection closed instead. Sets `close_after` when the connection is to close once the
+  // response is written (always when nullopt comes with no answer written).
   boost::asio::awaitable<std::optional<Response>> Answer(boost::beast::tcp_stream& stream,
                                                          const Request& req, bool& close_after) {
     namespace http = boost::beast::http;
@@ -225,13 +243,16 @@ class TestUpstream {
                                R"({"error":"injected_failure"})");
       case Mode::kReset:
         ResetConnection(stream);
+        close_after = true;
         co_return std::nullopt;
       case Mode::kDieMidBody:
         co_await DieMidBody(stream);
+        close_after = true;
         co_return std::nullopt;
       case Mode::kStall: {
         const bool released = co_await WaitForRelease(plan.releases);
         if (!released) {
+          close_after = true;
           co_return std::nullopt;
         }
         break;
@@ -240,6 +261,12 @@ class TestUpstream {
         boost::asio::steady_timer timer(io_, plan.delay);
         co_await timer.async_wait(kNoThrow);
         break;
+      }
+      case Mode::kRaw: {
+        auto [ec, n] = co_await boost::asio::async_write(stream.socket(),
+                                                         boost::asio::buffer(plan.raw), kNoThrow);
+        close_after = plan.raw_close || ec;
+        co_return std::nullopt;
       }
       case Mode::kOkThenClose:
         close_after = true;
@@ -260,7 +287,7 @@ class TestUpstream {
     }
     std::lock_guard lock(mu_);
     received_.push_back(std::move(r));
-    return Plan{mode_, status_, delay_, releases_};
+    return Plan{mode_, status_, delay_, releases_, raw_, raw_close_};
   }
 
   // Waits until Release() is called after the request arrived; false on shutdown.
@@ -375,6 +402,8 @@ class TestUpstream {
   int status_ = 500;
   std::chrono::milliseconds delay_{};
   std::uint64_t releases_ = 0;
+  std::string raw_;
+  bool raw_close_ = false;
   bool healthy_ = true;
   std::string forward_host_port_;
   std::string forward_target_;
