@@ -90,9 +90,13 @@ core::Result<CallBudget> ComputeCallBudget(const DeadlineOptions& options,
   return CallBudget{timeout, static_cast<int>(depth)};
 }
 
-std::string FormatDeadlineMs(core::Duration remaining) {
+std::uint64_t DeadlineHeaderMs(core::Duration remaining) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(remaining).count();
-  return std::to_string(std::max<decltype(ms)>(ms, 0));
+  return static_cast<std::uint64_t>(std::max<decltype(ms)>(ms, 0));
+}
+
+std::string FormatDeadlineMs(core::Duration remaining) {
+  return std::to_string(DeadlineHeaderMs(remaining));
 }
 
 }  // namespace agentmesh::resilience

@@ -20,6 +20,7 @@
 #include "agentmesh/core/duration.h"
 #include "agentmesh/core/log.h"
 
+#include "server/head_writer.h"
 #include "server/reply_read.h"
 
 namespace agentmesh::server::internal {
@@ -68,7 +69,7 @@ bool NamesOtherFields(std::string_view connection) {
 // Appends the request fields to forward: those RoleOf calls kRelay and no Connection field
 // of the request names (responses follow the same rules).
 template <typename Fields>
-void AppendHeaders(const Fields& fields, std::string& out) {
+void AppendHeaders(const Fields& fields, HeadWriter& out) {
   const auto connections = fields.equal_range(http::field::connection);
   for (const auto& f : fields) {
     if (RoleOf(f.name_string()) != FieldRole::kRelay) {
@@ -91,60 +92,58 @@ void AppendHex(std::string& out, std::size_t n) {
 }
 
 template <std::size_t N>
-void AppendHexId(std::string& out, const observe::TraceBytes<N>& id) {
-  const std::size_t at = out.size();
-  out.resize(at + observe::TraceBytes<N>::kHexSize);
-  id.WriteHex(out.data() + at);
+void AppendHexId(HeadWriter& out, const observe::TraceBytes<N>& id) {
+  id.WriteHex(out.Claim(observe::TraceBytes<N>::kHexSize));
 }
 
-// This thread's buffer for a head being built; its capacity stays, so building a head
-// allocates nothing. Valid until the next co_await (copy what must outlive one).
-std::string& HeadBuffer() {
-  thread_local std::string buffer;
-  buffer.clear();
-  return buffer;
+// A head is built in this thread's head storage, and valid until the next co_await (copy
+// what must outlive one). The storage stays, so building a head allocates nothing.
+std::string& HeadStorage() {
+  thread_local std::string storage;
+  return storage;
 }
 
-void RequestHead(const CallContext& call, const RequestParser& parser, const UpstreamTarget& target,
-                 core::TimePoint now, std::string& head) {
-  const auto& req = parser.get();
-  head += call.method;
-  head += ' ';
-  head += call.upstream_target;
-  head += " HTTP/1.1\r\nHost: "sv;
-  head += target.host;
-  head += ':';
-  head += target.port;
-  head += "\r\n"sv;
-  AppendHeaders(req, head);
-  head += "X-Correlation-ID: "sv;
-  head.append(call.correlation_id.data(), call.correlation_id.size());
-  head += "\r\ntraceparent: 00-"sv;
+std::string_view RequestHead(const CallContext& call, const RequestParser& parser,
+                             const UpstreamTarget& target, core::TimePoint now) {
+  HeadWriter head(HeadStorage());
+  head.Put(call.method);
+  head.Put(' ');
+  head.Put(call.upstream_target);
+  head.Put(" HTTP/1.1\r\nHost: "sv);
+  head.Put(target.host);
+  head.Put(':');
+  head.Put(target.port);
+  head.Put("\r\n"sv);
+  AppendHeaders(parser.get(), head);
+  head.Put("X-Correlation-ID: "sv);
+  head.Put(std::string_view(call.correlation_id.data(), call.correlation_id.size()));
+  head.Put("\r\ntraceparent: 00-"sv);
   AppendHexId(head, call.trace_id);
-  head += '-';
+  head.Put('-');
   AppendHexId(head, call.span_id);
-  head += call.head_sampled ? "-01"sv : "-00"sv;
+  head.Put(call.head_sampled ? "-01"sv : "-00"sv);
   if (!call.tracestate.empty()) {
-    head += "\r\ntracestate: "sv;
-    head += call.tracestate;
+    head.Put("\r\ntracestate: "sv);
+    head.Put(call.tracestate);
   }
-  head += "\r\n"sv;
-  head += resilience::kDeadlineHeader;
-  head += ": "sv;
-  head += resilience::FormatDeadlineMs(call.deadline - now);
-  head += "\r\n"sv;
-  head += resilience::kCallDepthHeader;
-  head += ": "sv;
-  AppendNumber(head, static_cast<std::size_t>(call.budget.depth));
-  head += "\r\n"sv;
+  head.Put("\r\n"sv);
+  head.Put(resilience::kDeadlineHeader);
+  head.Put(": "sv);
+  head.PutNumber(resilience::DeadlineHeaderMs(call.deadline - now));
+  head.Put("\r\n"sv);
+  head.Put(resilience::kCallDepthHeader);
+  head.Put(": "sv);
+  head.PutNumber(static_cast<std::uint64_t>(call.budget.depth));
+  head.Put("\r\n"sv);
   if (parser.chunked()) {
-    head += "Transfer-Encoding: chunked\r\n"sv;
+    head.Put("Transfer-Encoding: chunked\r\n"sv);
   } else if (auto length = parser.content_length()) {
-    head += "Content-Length: "sv;
-    AppendNumber(head, static_cast<std::size_t>(*length));
-    head += "\r\n"sv;
+    head.Put("Content-Length: "sv);
+    head.PutNumber(*length);
+    head.Put("\r\n"sv);
   }
-  head += "\r\n"sv;
+  head.Put("\r\n"sv);
+  return head.view();
 }
 
 // Whether a response to `method` with `status` carries no body whatever its headers say.
@@ -152,33 +151,35 @@ bool Bodiless(std::string_view method, int status) {
   return method == "HEAD" || status == 204 || status == 304 || (status >= 100 && status < 200);
 }
 
-void ResponseHead(const CallContext& call, const UpstreamResponse& p, bool chunked,
-                  std::optional<std::uint64_t> length, bool keep_alive, std::string& head) {
-  head += call.http10 ? "HTTP/1.0 "sv : "HTTP/1.1 "sv;
-  AppendNumber(head, static_cast<std::size_t>(p.status()));
-  head += ' ';
+std::string_view ResponseHead(const CallContext& call, const UpstreamResponse& p, bool chunked,
+                              std::optional<std::uint64_t> length, bool keep_alive) {
+  HeadWriter head(HeadStorage());
+  head.Put(call.http10 ? "HTTP/1.0 "sv : "HTTP/1.1 "sv);
+  head.PutNumber(static_cast<std::uint64_t>(p.status()));
+  head.Put(' ');
   const std::string_view reason = p.reason();
-  head += reason.empty() ? std::string_view(http::obsolete_reason(
-                               http::int_to_status(static_cast<unsigned>(p.status()))))
-                         : reason;
-  head += "\r\n"sv;
-  head += p.relayed_fields();
-  head += "X-Correlation-ID: "sv;
-  head.append(call.correlation_id.data(), call.correlation_id.size());
-  head += "\r\n"sv;
+  head.Put(reason.empty() ? std::string_view(http::obsolete_reason(
+                                http::int_to_status(static_cast<unsigned>(p.status()))))
+                          : reason);
+  head.Put("\r\n"sv);
+  head.Put(p.relayed_fields());
+  head.Put("X-Correlation-ID: "sv);
+  head.Put(std::string_view(call.correlation_id.data(), call.correlation_id.size()));
+  head.Put("\r\n"sv);
   if (chunked) {
-    head += "Transfer-Encoding: chunked\r\n"sv;
+    head.Put("Transfer-Encoding: chunked\r\n"sv);
   } else if (length) {
-    head += "Content-Length: "sv;
-    AppendNumber(head, static_cast<std::size_t>(*length));
-    head += "\r\n"sv;
+    head.Put("Content-Length: "sv);
+    head.PutNumber(*length);
+    head.Put("\r\n"sv);
   }
   if (!keep_alive) {
-    head += "Connection: close\r\n"sv;
+    head.Put("Connection: close\r\n"sv);
   } else if (call.http10) {
-    head += "Connection: keep-alive\r\n"sv;
+    head.Put("Connection: keep-alive\r\n"sv);
   }
-  head += "\r\n"sv;
+  head.Put("\r\n"sv);
+  return head.view();
 }
 
 // Feeds what `up.buffer` holds to `p`. Returns true when that settled the matter:
@@ -601,8 +602,7 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
       up = std::move(*connected);
     }
     ArmDeadline(up, call.deadline);
-    std::string& head = HeadBuffer();
-    RequestHead(call, parser, *target, now, head);
+    const std::string_view head = RequestHead(call, parser, *target, now);
     boost::system::error_code ec;
     // The request went out in one write, and nothing ran since: the reply is not there yet.
     bool sent_at_once = false;
@@ -729,8 +729,7 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
     const std::string_view body = p.body();
     const std::optional<std::uint64_t> framed =
         bodiless ? (length ? length : std::nullopt) : std::optional<std::uint64_t>(body.size());
-    std::string& head = HeadBuffer();
-    ResponseHead(call, p, false, framed, call.keep_alive, head);
+    const std::string_view head = ResponseHead(call, p, false, framed, call.keep_alive);
     const std::string_view out_body = bodiless ? std::string_view() : std::string_view(body);
     std::size_t written = 0;
     ok = WriteNow(conn.stream.socket(), head, out_body, written);
@@ -752,8 +751,7 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
     if (!length && call.http10) {
       call.keep_alive = false;  // close-delimited for an HTTP/1.0 client
     }
-    std::string head;
-    ResponseHead(call, p, chunked, length, call.keep_alive, head);
+    const std::string head(ResponseHead(call, p, chunked, length, call.keep_alive));
     ok = co_await Write(conn, s, head, {});
     const bool keep_upstream = p.keep_alive();
     if (ok) {

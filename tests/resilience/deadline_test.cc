@@ -110,6 +110,8 @@ TEST(DeadlineTest, FormatRoundsDownToWholeMillisecondsAndClampsAtZero) {
   EXPECT_EQ(FormatDeadlineMs(milliseconds(1500) + std::chrono::microseconds(999)), "1500");
   EXPECT_EQ(FormatDeadlineMs(std::chrono::microseconds(999)), "0");
   EXPECT_EQ(FormatDeadlineMs(-seconds(3)), "0");
+  EXPECT_EQ(DeadlineHeaderMs(milliseconds(1500) + std::chrono::microseconds(999)), 1500u);
+  EXPECT_EQ(DeadlineHeaderMs(-seconds(3)), 0u);
 }
 
 TEST(DeadlineTest, FormattedBudgetParsesBack) {

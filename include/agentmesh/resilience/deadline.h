@@ -56,8 +56,10 @@ core::Result<CallBudget> ComputeCallBudget(const DeadlineOptions& options,
                                            std::string_view deadline_header,
                                            std::string_view depth_header);
 
-// Returns `remaining` as a deadline header value: whole milliseconds, rounded down, at
-// least "0".
+// Returns `remaining` as a deadline header's number: whole milliseconds, rounded down, at
+// least 0.
+std::uint64_t DeadlineHeaderMs(core::Duration remaining);
+// The same as the header value's text.
 std::string FormatDeadlineMs(core::Duration remaining);
 
 }  // namespace agentmesh::resilience
