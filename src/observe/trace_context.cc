@@ -1,11 +1,21 @@
 #include "agentmesh/observe/trace_context.h"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 
 namespace agentmesh::observe {
 namespace {
 
 constexpr char kHexDigits[] = "0123456789abcdef";
+// Both hex digits of every byte value: a byte is written with one two-byte copy.
+constexpr std::array<std::array<char, 2>, 256> kHexPairs = [] {
+  std::array<std::array<char, 2>, 256> pairs{};
+  for (std::size_t b = 0; b < pairs.size(); ++b) {
+    pairs[b] = {kHexDigits[b >> 4], kHexDigits[b & 0x0f]};
+  }
+  return pairs;
+}();
 
 // Value of each lowercase hex digit; -1 for every other byte (uppercase included).
 constexpr std::array<std::int8_t, 256> kHexValues = [] {
@@ -108,8 +118,8 @@ bool ValidValue(std::string_view value) {
 template <std::size_t N>
 void TraceBytes<N>::WriteHex(char* out) const {
   for (std::uint8_t b : bytes) {
-    *out++ = kHexDigits[b >> 4];
-    *out++ = kHexDigits[b & 0x0f];
+    std::memcpy(out, kHexPairs[b].data(), 2);
+    out += 2;
   }
 }
 

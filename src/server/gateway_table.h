@@ -49,6 +49,7 @@ struct UpstreamTarget {
   std::string port;
   std::string pool_key;  // "agent\nhost:port": upstream pools are per agent type
   int phase = 0;
+  std::size_t pool_hash = std::hash<std::string>{}(pool_key);  // so that no call hashes it
 };
 
 struct UpstreamInstance {
@@ -77,7 +78,7 @@ struct AgentRoute {
   const BalancerKind kind;
   resilience::RetryBudget budget;  // thread-safe on its own
 
-  core::AdaptiveMutex mu;  // every IO thread takes it two or three times per call
+  core::AdaptiveMutex mu;                   // every IO thread takes it two or three times per call
   std::vector<UpstreamInstance> instances;  // sorted by id; guarded by mu
   routing::SmoothWeightedRoundRobin wrr;
   routing::LeastConnections least;

@@ -19,14 +19,29 @@ using asio::ip::tcp;
 // An idle connection older than this is probed for a close by the upstream before use.
 constexpr auto kProbeIdleAfter = std::chrono::seconds(1);
 
-// Idle connections of this IO thread, by "agent\naddress"; newest at the back.
-struct ThreadPool {
-  std::unordered_map<std::string, std::vector<std::shared_ptr<UpstreamConnection>>> idle;
+using Idle = std::vector<std::shared_ptr<UpstreamConnection>>;
+
+// Pool keys are looked up by target, with the hash the target was made with.
+struct PoolKeyHash {
+  using is_transparent = void;
+  std::size_t operator()(const std::string& key) const { return std::hash<std::string>{}(key); }
+  std::size_t operator()(const UpstreamTarget* target) const { return target->pool_hash; }
+};
+struct PoolKeyEqual {
+  using is_transparent = void;
+  bool operator()(const std::string& a, const std::string& b) const { return a == b; }
+  bool operator()(const UpstreamTarget* a, const std::string& b) const { return a->pool_key == b; }
+  bool operator()(const std::string& a, const UpstreamTarget* b) const { return a == b->pool_key; }
 };
 
-ThreadPool& Pool() {
-  thread_local ThreadPool pool;
-  return pool;
+// Idle connections of this IO thread, by "agent\naddress"; newest at the back.
+Idle& IdleOf(const UpstreamTarget& target) {
+  thread_local std::unordered_map<std::string, Idle, PoolKeyHash, PoolKeyEqual> pool;
+  auto it = pool.find(&target);
+  if (it == pool.end()) {
+    it = pool.emplace(target.pool_key, Idle()).first;
+  }
+  return it->second;
 }
 
 // Whether an idle connection was closed (or sent stray bytes) while pooled.
@@ -79,7 +94,7 @@ void DisarmDeadline(UpstreamConnection& conn) { conn.deadline = core::TimePoint:
 std::shared_ptr<UpstreamConnection> TakeIdleUpstream(GatewayState& g,
                                                      const UpstreamTarget& instance,
                                                      core::TimePoint now) {
-  auto& idle = Pool().idle[instance.pool_key];
+  Idle& idle = IdleOf(instance);
   while (!idle.empty()) {
     std::shared_ptr<UpstreamConnection> conn = std::move(idle.back());
     idle.pop_back();
@@ -134,7 +149,7 @@ void ReleaseUpstream(GatewayState& g, const UpstreamTarget& instance,
   const core::TimePoint now = g.clock.Now();
   conn->idle_since = now;
   conn->buffer.clear();
-  auto& idle = Pool().idle[instance.pool_key];
+  Idle& idle = IdleOf(instance);
   // Oldest first: drop those past the idle timeout, and the oldest beyond the bulkhead size.
   std::size_t expired = 0;
   while (expired < idle.size() && now - idle[expired]->idle_since >= g.options.idle_timeout) {
