@@ -316,7 +316,10 @@ TEST_F(GatewayTest, UnknownAgentIs404AndUnroutableInstancesAre503) {
 }
 
 TEST_F(GatewayTest, BreakerOpensAfterFiveFailuresFailsFastAndHalfOpens) {
-  Start(Policy());
+  // The checks of an open circuit must all fall within one recovery timeout of real time:
+  // 2 s rather than the 500 ms of the other tests, so that a stalled test host cannot
+  // let the circuit half-open between them.
+  Start(Policy({{"circuit_breaker.recovery_timeout", "2s"}}));
   TestUpstream& up = Upstream("brk");
   up.SetMode(Mode::kFail, 500);
   for (int i = 0; i < 5; ++i) {
