@@ -72,6 +72,18 @@ std::uint32_t Load32(const char* p) {
   return w;
 }
 
+// Whether a name starting with the byte may be in kNamedRoles: most relayed names are
+// ruled out by their first letter.
+constexpr std::array<bool, 256> kMayBeNamed = [] {
+  std::array<bool, 256> first{};
+  for (const NamedRole& named : kNamedRoles) {
+    const auto c = static_cast<unsigned char>(named.name.front());  // a letter
+    first[c | 0x20] = true;
+    first[c & ~0x20] = true;
+  }
+  return first;
+}();
+
 // Whether the tokens `a` and `b`, of equal size, are equal in any case. Bit 5 is what
 // tells a letter's cases apart; of the other token characters, none differs from a letter
 // or '-' in that bit alone. A word at a time, the last one overlapping.
@@ -262,7 +274,8 @@ bool ReadLength(std::string_view value, std::uint64_t max, std::uint64_t& length
 }  // namespace
 
 FieldRole RoleOf(std::string_view name) {
-  if (name.size() >= kMaxNamedSize) {
+  if (name.empty() || name.size() >= kMaxNamedSize ||
+      !kMayBeNamed[static_cast<unsigned char>(name.front())]) {
     return FieldRole::kRelay;
   }
   const SizeBucket& bucket = kRolesBySize[name.size()];
