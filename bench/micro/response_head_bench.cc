@@ -1,24 +1,20 @@
 // The gateway's reading of an upstream response head: its plain-head scanner against
 // Beast's parser (with the gateway's field callbacks, as the fallback runs it), on the
 // head nginx sends for a small static body.
+#include <string>
+
 #include <benchmark/benchmark.h>
 #include <boost/asio/buffer.hpp>
 
 #include "server/gateway_relay.h"
 #include "server/response_head.h"
+#include "testing/upstream_heads.h"
 
 namespace agentmesh::server::internal {
 namespace {
 
-constexpr std::string_view kNginxAnswer =
-    "HTTP/1.1 200 OK\r\n"
-    "Server: nginx/1.22.1\r\n"
-    "Date: Fri, 27 Nov 2026 13:54:28 GMT\r\n"
-    "Content-Type: text/plain\r\n"
-    "Content-Length: 3\r\n"
-    "Connection: keep-alive\r\n"
-    "\r\n"
-    "ok\n";
+const std::string kNginxAnswer =
+    std::string(testing::kNginxSmallHead) + std::string(testing::kNginxSmallBody);
 
 void BM_ResponseHead_PlainScan(benchmark::State& state) {
   PlainHead head;

@@ -4,6 +4,8 @@
 #include <array>
 #include <cstring>
 
+#include "agentmesh/core/text.h"
+
 namespace agentmesh::observe {
 namespace {
 
@@ -67,17 +69,7 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsKeyChar(char c) {
   return IsLcAlpha(c) || IsDigit(c) || c == '_' || c == '-' || c == '*' || c == '/';
 }
-bool IsOws(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && IsOws(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && IsOws(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+using core::TrimOws;
 
 // simple-key = lcalpha 0*255(keychar); tenant = (lcalpha/DIGIT) 0*240(keychar);
 // system = lcalpha 0*13(keychar).

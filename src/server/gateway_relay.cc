@@ -51,21 +51,6 @@ bool NamedByConnection(std::string_view name, std::string_view connection) {
   return false;
 }
 
-// Whether a Connection option list names fields besides the standard options ("close",
-// "keep-alive"; the Keep-Alive field is hop-by-hop anyway).
-bool NamesOtherFields(std::string_view connection) {
-  if (connection.empty() || beast::iequals(connection, "keep-alive") ||
-      beast::iequals(connection, "close")) {
-    return false;  // what almost every response says
-  }
-  for (const auto& token : http::token_list(connection)) {
-    if (!beast::iequals(token, "close") && !beast::iequals(token, "keep-alive")) {
-      return true;
-    }
-  }
-  return false;
-}
-
 // Appends the request fields to forward: those RoleOf calls kRelay and no Connection field
 // of the request names (responses follow the same rules).
 template <typename Fields>
@@ -180,24 +165,6 @@ std::string_view ResponseHead(const CallContext& call, const UpstreamResponse& p
   }
   head.Put("\r\n"sv);
   return head.view();
-}
-
-// Feeds what `up.buffer` holds to `p`. Returns true when that settled the matter:
-// `p` is read `until` there or `ec` is set; false when more must be read.
-bool ParseBuffered(UpstreamConnection& up, ResponseParser& p, UpstreamResponse::Until until,
-                   boost::system::error_code& ec) {
-  const auto reached = [&p, until] {
-    return until == UpstreamResponse::Until::kHeader ? p.is_header_done() : p.is_done();
-  };
-  while (!ec && !reached() && up.buffer.size() > 0) {
-    const std::size_t used = p.put(up.buffer.data(), ec);
-    up.buffer.consume(used);
-    if (ec == http::error::need_more || (!ec && used == 0)) {
-      ec = {};
-      break;
-    }
-  }
-  return ec || reached();
 }
 
 // Feeds `up.buffer` to `p` and reads more until `until`. Callers that expect the buffer
@@ -378,7 +345,7 @@ void ResponseParser::on_field_impl(http::field name, beast::string_view name_str
 void ResponseParser::on_header_impl(boost::system::error_code& ec) {
   ec = {};
   const std::string_view connection(connection_.data(), connection_.size());
-  if (!NamesOtherFields(connection)) {
+  if (!ConnectionNamesFields(connection)) {
     return;
   }
   // Rare: drop the fields the Connection header names (RFC 9110 7.6.1).
@@ -436,7 +403,7 @@ bool UpstreamResponse::Parse(UpstreamConnection& up, Until until, boost::system:
     }
   }
   if (parser_ != nullptr) {
-    return ParseBuffered(up, *parser_, until, ec);
+    return ParseWithBeast(up, until, ec);
   }
   if (until == Until::kMessage && !body_done_) {
     if (up.buffer.size() < head_.content_length) {
@@ -447,6 +414,13 @@ bool UpstreamResponse::Parse(UpstreamConnection& up, Until until, boost::system:
     body_done_ = true;
   }
   return true;
+}
+
+bool UpstreamResponse::ParseWithBeast(UpstreamConnection& up, Until until,
+                                      boost::system::error_code& ec) {
+  FeedBuffered(*parser_, up.buffer, ec,
+               [this, until](const ResponseParser&) { return Reached(until); });
+  return ec || Reached(until);
 }
 
 boost::system::error_code UpstreamResponse::Received(UpstreamConnection& up, Until until,

@@ -92,6 +92,8 @@ class UpstreamResponse {
   bool Reached(Until until) const { return until == Until::kHeader ? header_done() : done(); }
   // Hands the bytes scanned so far to Beast.
   void UseParser();
+  // Parse's work once the Beast parser reads the answer.
+  bool ParseWithBeast(UpstreamConnection& up, Until until, boost::system::error_code& ec);
 
   const std::uint64_t max_buffered_;
   bool plain_ = false;  // head_ and text_ hold a plain head

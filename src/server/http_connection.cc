@@ -194,21 +194,6 @@ asio::awaitable<boost::system::error_code> SendContinueIfExpected(Connection& co
 
 namespace {
 
-// Feeds what `buffer` holds to `parser` until `until(parser)` or more is needed. The
-// parser is not eager, so it stops after the header when asked to.
-template <typename Until>
-void ParseBuffered(RequestParser& parser, beast::flat_buffer& buffer, boost::system::error_code& ec,
-                   Until until) {
-  while (!ec && !until(parser) && buffer.size() > 0) {
-    const std::size_t used = parser.put(buffer.data(), ec);
-    buffer.consume(used);
-    if (ec == http::error::need_more || (!ec && used == 0)) {
-      ec = {};
-      break;
-    }
-  }
-}
-
 bool HeaderDone(const RequestParser& p) { return p.is_header_done(); }
 bool MessageDone(const RequestParser& p) { return p.is_done(); }
 
@@ -217,7 +202,7 @@ bool MessageDone(const RequestParser& p) { return p.is_done(); }
 asio::awaitable<boost::system::error_code> ReadBody(Connection& conn, beast::flat_buffer& buffer,
                                                     RequestParser& parser) {
   boost::system::error_code ec;
-  ParseBuffered(parser, buffer, ec, MessageDone);
+  FeedBuffered(parser, buffer, ec, MessageDone);
   if (!ec && !parser.is_done()) {
     ec = co_await SendContinueIfExpected(conn, parser);
     if (!ec) {
@@ -344,7 +329,7 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,
       buffer.commit(n);
       ec = rec;
     }
-    ParseBuffered(parser, buffer, ec, HeaderDone);
+    FeedBuffered(parser, buffer, ec, HeaderDone);
     if (!ec && !parser.is_header_done()) {
       auto [rec, n] = co_await http::async_read_header(stream, buffer, parser,
                                                        asio::as_tuple(asio::use_awaitable));

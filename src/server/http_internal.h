@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -154,6 +155,20 @@ boost::asio::awaitable<bool> Write(Connection& conn, ServerState& s, std::string
 // upstream's reply goes through AsyncReadReply (reply_read.h) instead, which skips that
 // first try.
 boost::asio::mutable_buffer ReadSpace(boost::beast::flat_buffer& buffer);
+// Feeds what `buffer` holds to a (not eager) Beast `parser` until `until(parser)`, an
+// error, or the parser needs more bytes; consumes what it parsed.
+template <typename Parser, typename Until>
+void FeedBuffered(Parser& parser, boost::beast::flat_buffer& buffer, boost::system::error_code& ec,
+                  Until until) {
+  while (!ec && !until(parser) && buffer.size() > 0) {
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == boost::beast::http::error::need_more || (!ec && used == 0)) {
+      ec = {};
+      break;
+    }
+  }
+}
 // Half-closes and discards what the peer still sends, so that it reads our error
 // response instead of a reset caused by unread data.
 boost::asio::awaitable<void> LingeringClose(boost::beast::tcp_stream& stream);

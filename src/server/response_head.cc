@@ -9,6 +9,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "agentmesh/core/text.h"
 #include "agentmesh/resilience/deadline.h"
 
 namespace agentmesh::server::internal {
@@ -224,24 +225,15 @@ HeadScan FindLines(std::string_view data, HeadLines& lines) {
   return HeadScan::kIncomplete;
 }
 
-bool IsWhitespace(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view TrimWhitespace(std::string_view s) {
-  while (!s.empty() && IsWhitespace(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && IsWhitespace(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+using core::IsOws;
+using core::TrimOws;
 
 // Reads a Connection value. False when it has an option other than "close" and
 // "keep-alive": that option names a field to drop, which Beast's path handles.
 bool ReadConnection(std::string_view value, bool& close, bool& keep_alive) {
   while (!value.empty()) {
     const std::size_t comma = value.find(',');
-    const std::string_view option = TrimWhitespace(value.substr(0, comma));
+    const std::string_view option = TrimOws(value.substr(0, comma));
     value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
     if (option.size() == 5 && SameToken(option, "close"sv)) {
       close = true;
@@ -272,6 +264,12 @@ bool ReadLength(std::string_view value, std::uint64_t max, std::uint64_t& length
 }
 
 }  // namespace
+
+bool ConnectionNamesFields(std::string_view value) {
+  bool close = false;
+  bool keep_alive = false;
+  return !ReadConnection(value, close, keep_alive);
+}
 
 FieldRole RoleOf(std::string_view name) {
   if (name.empty() || name.size() >= kMaxNamedSize ||
@@ -348,12 +346,12 @@ HeadScan ScanPlainResponseHead(std::string_view data, std::uint64_t max_length, 
     }
     const std::string_view name(line, static_cast<std::size_t>(p - line));
     ++p;
-    while (IsWhitespace(*p)) {
+    while (IsOws(*p)) {
       ++p;
     }
     const char* const value_begin = p;
     const char* value_end = cr;
-    while (value_end != value_begin && IsWhitespace(value_end[-1])) {
+    while (value_end != value_begin && IsOws(value_end[-1])) {
       --value_end;
     }
     const std::string_view value(value_begin, static_cast<std::size_t>(value_end - value_begin));

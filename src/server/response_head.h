@@ -26,6 +26,10 @@ enum class FieldRole : std::uint8_t {
 // The role of the field called `name`, in any case. `name` is a token (RFC 9110 5.6.2).
 FieldRole RoleOf(std::string_view name);
 
+// Whether a Connection value (several fields' values joined by commas) has an option
+// other than "close" and "keep-alive": such options name more fields to drop.
+bool ConnectionNamesFields(std::string_view value);
+
 // Text whose storage comes from the thread's block cache.
 using HeadText = std::basic_string<char, std::char_traits<char>, core::ThreadCacheAllocator<char>>;
 

@@ -11,6 +11,8 @@
 
 #include "agentmesh/resilience/deadline.h"
 
+#include "testing/upstream_heads.h"
+
 namespace agentmesh::server::internal {
 namespace {
 
@@ -18,15 +20,7 @@ namespace http = boost::beast::http;
 
 constexpr std::uint64_t kMax = 64 * 1024;
 
-// What nginx answers for a small static body.
-const std::string kNginxHead =
-    "HTTP/1.1 200 OK\r\n"
-    "Server: nginx/1.22.1\r\n"
-    "Date: Fri, 27 Nov 2026 13:54:28 GMT\r\n"
-    "Content-Type: text/plain\r\n"
-    "Content-Length: 3\r\n"
-    "Connection: keep-alive\r\n"
-    "\r\n";
+const std::string kNginxHead(testing::kNginxSmallHead);
 
 struct Scanned {
   HeadScan result;
@@ -70,8 +64,17 @@ TEST(FieldRoleTest, RelaysEveryOtherFieldIncludingNearMisses) {
   }
 }
 
+TEST(FieldRoleTest, AConnectionValueNamesFieldsWhenItHasOtherOptionsThanCloseAndKeepAlive) {
+  for (std::string_view value : {"", "close", "Keep-Alive", " keep-alive , CLOSE ", ",,close,"}) {
+    EXPECT_FALSE(ConnectionNamesFields(value)) << value;
+  }
+  for (std::string_view value : {"X-Hop", "close, X-Hop", "keep-alive,upgrade", "clos e"}) {
+    EXPECT_TRUE(ConnectionNamesFields(value)) << value;
+  }
+}
+
 TEST(ResponseHeadTest, ReadsAPlainHeadAndKeepsTheFieldsToRelayInOrder) {
-  const Scanned s = Scan(kNginxHead + "ok\n");
+  const Scanned s = Scan(kNginxHead + std::string(testing::kNginxSmallBody));
   ASSERT_EQ(s.result, HeadScan::kPlain);
   EXPECT_EQ(s.head.status, 200);
   EXPECT_EQ(s.reason, "OK");
