@@ -21,7 +21,7 @@
 #include "agentmesh/core/log.h"
 
 #include "server/head_writer.h"
-#include "server/reply_read.h"
+#include "server/inq_read.h"
 
 namespace agentmesh::server::internal {
 namespace {
@@ -174,7 +174,7 @@ asio::awaitable<boost::system::error_code> ReadUpstream(UpstreamConnection& up, 
                                                         UpstreamResponse::Until until) {
   boost::system::error_code ec;
   while (!p.Parse(up, until, ec)) {
-    auto [rec, n] = co_await up.socket.async_read_some(ReadSpace(up.buffer),
+    auto [rec, n] = co_await up.socket.async_read_some(InqBuffer{ReadSpace(up.buffer)},
                                                        asio::as_tuple(asio::use_awaitable));
     ec = p.Received(up, until, rec, n);
   }
@@ -578,8 +578,6 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
     ArmDeadline(up, call.deadline);
     const std::string_view head = RequestHead(call, parser, *target, now);
     boost::system::error_code ec;
-    // The request went out in one write, and nothing ran since: the reply is not there yet.
-    bool sent_at_once = false;
     if (call.streamed) {
       ec = co_await SendStreamed(conn, buffer, parser, *up, head, g.options.max_body_bytes);
     } else {
@@ -589,8 +587,6 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
         ec = asio::error::broken_pipe;
       } else if (written < head.size() + body.size()) {
         ec = co_await SendRest(*up, head, body, written);
-      } else {
-        sent_at_once = true;
       }
     }
     auto response =
@@ -598,9 +594,8 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
     // ReadUpstream's loop, inline: every call waits here, and a nested coroutine would
     // cost a frame and a resumption per call.
     while (!ec && !response->Parse(*up, UpstreamResponse::Until::kHeader, ec)) {
-      auto [rec, n] = co_await AsyncReadReply(up->socket, ReadSpace(up->buffer),
-                                              std::exchange(sent_at_once, false),
-                                              asio::as_tuple(asio::deferred));
+      auto [rec, n] = co_await up->socket.async_read_some(InqBuffer{ReadSpace(up->buffer)},
+                                                          asio::as_tuple(asio::deferred));
       ec = response->Received(*up, UpstreamResponse::Until::kHeader, rec, n);
     }
     if (!ec) {

@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "server/gateway_internal.h"
+#include "server/inq_read.h"
 #include <sys/socket.h>
 
 namespace agentmesh::server::internal {
@@ -138,6 +139,7 @@ asio::awaitable<core::Result<std::shared_ptr<UpstreamConnection>>> ConnectUpstre
   boost::system::error_code ignored;
   conn->socket.set_option(tcp::no_delay(true), ignored);
   conn->socket.non_blocking(true, ignored);
+  EnableInq(conn->socket);
   co_return conn;
 }
 

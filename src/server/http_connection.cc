@@ -25,6 +25,7 @@
 #include "agentmesh/server/gateway.h"
 
 #include "http_internal.h"
+#include "inq_read.h"
 #include <unistd.h>
 
 namespace agentmesh::server::internal {
@@ -324,7 +325,7 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,
     // split across segments). Inline rather than a helper coroutine: no frame per request.
     boost::system::error_code ec;
     if (buffer.size() == 0) {
-      auto [rec, n] = co_await stream.socket().async_read_some(ReadSpace(buffer),
+      auto [rec, n] = co_await stream.socket().async_read_some(InqBuffer{ReadSpace(buffer)},
                                                                asio::as_tuple(asio::deferred));
       buffer.commit(n);
       ec = rec;

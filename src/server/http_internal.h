@@ -148,12 +148,10 @@ void SerializeHead(const Response& r, std::string_view correlation_id, bool keep
 boost::asio::awaitable<bool> Write(Connection& conn, ServerState& s, std::string_view head,
                                    std::string_view body);
 // Room for the next read into `buffer`. Reads on the hot paths are issued inline as
-// `co_await socket.async_read_some(ReadSpace(buffer), as_tuple(deferred))` followed by
-// `buffer.commit(n)`: Asio tries the read at once (speculatively) and waits only when
-// nothing has arrived, and no coroutine frame is allocated per read (neither a helper's
-// nor the one use_awaitable makes to initiate each operation). The first read of an
-// upstream's reply goes through AsyncReadReply (reply_read.h) instead, which skips that
-// first try.
+// `co_await socket.async_read_some(InqBuffer{ReadSpace(buffer)}, as_tuple(deferred))`
+// followed by `buffer.commit(n)`: no coroutine frame is allocated per read (neither a
+// helper's nor the one use_awaitable makes to initiate each operation), and Asio tries
+// the read at once only when the socket may hold something (inq_read.h).
 boost::asio::mutable_buffer ReadSpace(boost::beast::flat_buffer& buffer);
 // Feeds what `buffer` holds to a (not eager) Beast `parser` until `until(parser)`, an
 // error, or the parser needs more bytes; consumes what it parsed.

@@ -16,6 +16,7 @@
 #include "agentmesh/server/gateway.h"
 
 #include "http_internal.h"
+#include "inq_read.h"
 
 namespace agentmesh::server {
 namespace {
@@ -94,6 +95,7 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<ServerState> s) {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    internal::EnableInq(socket);
     auto conn = std::make_shared<Connection>(std::move(socket), worker);
     {
       std::lock_guard lock(s->mu);
