@@ -87,9 +87,13 @@ struct Connection {
 
 // One connection thread: its io_context, the connections it serves and the timer that
 // closes those past their deadline. `live` and `sweep` are touched only on that thread.
+// So are its sockets, from their opening (the accept loop hands over a descriptor) to
+// their closing; other threads post to the io_context. That lets the io_context skip
+// the lock Asio otherwise takes around each socket operation (UNSAFE_IO); its scheduler
+// and timers stay locked.
 struct Worker {
   std::unordered_set<Connection*> live;  // declared first: outlives the io_context's frames
-  boost::asio::io_context ioc{1};
+  boost::asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   boost::asio::steady_timer sweep{ioc};
 };
 

@@ -4,6 +4,9 @@
 #include <charconv>
 #include <exception>
 #include <thread>
+#include <utility>
+
+#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -75,13 +78,64 @@ bool SplitHostPort(std::string_view listen, std::string* host, std::uint16_t* po
   return true;
 }
 
+// An accepted connection's descriptor on its way to a worker; closed unless taken.
+class AcceptedFd {
+ public:
+  explicit AcceptedFd(int fd) : fd_(fd) {}
+  AcceptedFd(AcceptedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  AcceptedFd& operator=(AcceptedFd&&) = delete;
+  ~AcceptedFd() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  int Take() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+// Opens the socket of an accepted connection on its worker's thread, and serves it.
+void StartConnection(const std::shared_ptr<ServerState>& s, Worker& worker,
+                     const tcp::endpoint::protocol_type& protocol, AcceptedFd accepted) {
+  if (s->stopping.load()) {
+    return;  // `accepted` closes
+  }
+  tcp::socket socket(worker.ioc);
+  boost::system::error_code ec;
+  socket.assign(protocol, accepted.Take(), ec);
+  if (ec) {
+    core::log::Warn("accept failed", {{"error", ec.message()}});
+    return;
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  internal::EnableInq(socket);
+  auto conn = std::make_shared<Connection>(std::move(socket), worker);
+  {
+    std::lock_guard lock(s->mu);
+    s->connections.insert(conn);
+  }
+  auto serve = internal::ServeConnection(s, conn);
+  asio::co_spawn(worker.ioc, std::move(serve), [s, conn](std::exception_ptr) {
+    std::lock_guard lock(s->mu);
+    s->connections.erase(conn);
+    s->idle_cv.notify_all();
+  });
+}
+
+// Accepts connections and hands each to the next worker, which opens its socket there:
+// a worker's sockets are registered, used and closed on its thread only (see Worker).
 asio::awaitable<void> AcceptLoop(std::shared_ptr<ServerState> s) {
+  const tcp::endpoint::protocol_type protocol = s->acceptor.local_endpoint().protocol();
   for (;;) {
-    Worker& worker = *s->workers[s->next_worker++ % s->workers.size()];
-    tcp::socket socket(worker.ioc);
+    tcp::socket socket(s->acceptor.get_executor());
     auto [ec] = co_await s->acceptor.async_accept(socket, asio::as_tuple(asio::use_awaitable));
     if (s->stopping.load()) {
       break;
+    }
+    int fd = -1;
+    if (!ec) {
+      fd = socket.release(ec);
     }
     if (ec) {
       if (ec == asio::error::operation_aborted) {
@@ -93,22 +147,13 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<ServerState> s) {
       co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
-    boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    internal::EnableInq(socket);
-    auto conn = std::make_shared<Connection>(std::move(socket), worker);
-    {
-      std::lock_guard lock(s->mu);
-      s->connections.insert(conn);
-    }
-    asio::co_spawn(conn->stream.get_executor(), internal::ServeConnection(s, conn),
-                   [s, conn](std::exception_ptr) {
-                     std::lock_guard lock(s->mu);
-                     s->connections.erase(conn);
-                     s->idle_cv.notify_all();
-                   });
+    Worker& worker = *s->workers[s->next_worker++ % s->workers.size()];
+    asio::post(worker.ioc, [s, &worker, protocol, accepted = AcceptedFd(fd)]() mutable {
+      StartConnection(s, worker, protocol, std::move(accepted));
+    });
   }
 }
+
 
 }  // namespace
 
