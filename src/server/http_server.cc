@@ -6,8 +6,6 @@
 #include <thread>
 #include <utility>
 
-#include <unistd.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -20,6 +18,7 @@
 
 #include "http_internal.h"
 #include "inq_read.h"
+#include <unistd.h>
 
 namespace agentmesh::server {
 namespace {
@@ -153,7 +152,6 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<ServerState> s) {
     });
   }
 }
-
 
 }  // namespace
 
