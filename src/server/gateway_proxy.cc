@@ -386,13 +386,13 @@ asio::awaitable<void> Pause(Connection& conn, core::Duration delay) {
   co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
-// Runs the attempts of an admitted call whose body is ready (or streams). Sets
-// `first_failure` when not even a first attempt found an instance.
-asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, Connection& conn,
-                                            beast::flat_buffer& buffer, RequestParser& parser,
-                                            CallContext& call, AgentRoute& route,
-                                            const std::string& instance_only,
-                                            PickFailure* first_failure) {
+// Runs the attempts of an admitted call whose body is ready (or streams), leaving the
+// last answer in `result` (as default-constructed on entry). Sets `first_failure` when
+// not even a first attempt found an instance.
+asio::awaitable<void> RunAttempts(GatewayState& g, Connection& conn, beast::flat_buffer& buffer,
+                                  RequestParser& parser, CallContext& call, AgentRoute& route,
+                                  const std::string& instance_only, PickFailure* first_failure,
+                                  UpstreamResult& result) {
   const GatewayOptions& o = g.options;
   const bool may_retry =
       !call.streamed && (resilience::IsIdempotentMethod(call.method) || call.idempotency_key);
@@ -406,7 +406,6 @@ asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, Connection& conn,
   core::Random& random = ThreadRandom();
   route.budget.OnRequestStart();
   std::vector<std::string> tried;
-  UpstreamResult result;
   bool retry_held = false;  // a retry slot of the agent's budget is taken
   for (int attempt = 1;; ++attempt) {
     if (attempt > 1) {
@@ -436,7 +435,10 @@ asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, Connection& conn,
     call.phase = target->phase;
     call.attempts = attempt;
     const core::TimePoint sent = g.clock.Now();
-    result = co_await Exchange(g, conn, buffer, parser, call, target, sent);
+    if (attempt > 1) {
+      result = UpstreamResult();  // the earlier answer was kept only for want of a retry
+    }
+    co_await Exchange(g, conn, buffer, parser, call, target, sent, result);
     const core::TimePoint answered = g.clock.Now();
     g.metrics.upstream_duration.Observe(core::ToSeconds(answered - sent));
     if (retry_held) {
@@ -467,7 +469,6 @@ asio::awaitable<UpstreamResult> RunAttempts(GatewayState& g, Connection& conn,
     route.budget.OnRetryEnd();
   }
   route.budget.OnRequestEnd();
-  co_return result;
 }
 
 }  // namespace
@@ -525,8 +526,9 @@ asio::awaitable<bool> ServeGatewayRequest(GatewayState& g, ServerState& s, Conne
     }
   }
   PickFailure first_failure = PickFailure::kNone;
-  UpstreamResult result = co_await RunAttempts(g, conn, buffer, parser, call, *route,
-                                               admitted.instance_only, &first_failure);
+  UpstreamResult result;
+  co_await RunAttempts(g, conn, buffer, parser, call, *route, admitted.instance_only,
+                       &first_failure, result);
   if (first_failure != PickFailure::kNone) {
     ExitBulkhead(*route);
     g.Reject(RejectionOf(first_failure));

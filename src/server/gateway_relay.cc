@@ -555,12 +555,10 @@ asio::awaitable<boost::system::error_code> SendRest(UpstreamConnection& up, std:
 // a malloc and a free per call and pushes a recycled block out. Exchange runs for every
 // call, so its rare paths live in the helpers above and keep its frame under that size
 // (g++ gives every local of a coroutine a place in its frame).
-asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
-                                         beast::flat_buffer& buffer, RequestParser& parser,
-                                         CallContext& call,
-                                         const std::shared_ptr<const UpstreamTarget>& target,
-                                         core::TimePoint now) {
-  UpstreamResult result;
+asio::awaitable<void> Exchange(GatewayState& g, Connection& conn, beast::flat_buffer& buffer,
+                               RequestParser& parser, CallContext& call,
+                               const std::shared_ptr<const UpstreamTarget>& target,
+                               core::TimePoint now, UpstreamResult& result) {
   result.target = target;
   for (bool fresh = false;; fresh = true) {
     // (No co_await inside a conditional expression: g++ 12 miscompiles those.)
@@ -571,7 +569,7 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
         result.error = core::Status(core::StatusCode::kUnavailable, "upstream_unavailable",
                                     connected.error().message());
         result.retryable = true;
-        co_return result;
+        co_return;
       }
       up = std::move(*connected);
     }
@@ -604,7 +602,7 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
       result.retryable = resilience::IsRetryableStatus(g.options.retry, status);
       result.upstream = std::move(up);
       result.response = std::move(response);
-      co_return result;
+      co_return;
     }
     // A pooled connection the upstream had closed fails before any answer: once, and
     // only while the request body can be sent again, try a fresh connection.
@@ -626,7 +624,7 @@ asio::awaitable<UpstreamResult> Exchange(GatewayState& g, Connection& conn,
       result.retryable = !call.streamed;
     }
     DisarmDeadline(*up);
-    co_return result;
+    co_return;
   }
 }
 
