@@ -481,7 +481,7 @@ CallContext& NewCall(Connection& conn) {
   if (conn.gateway_call == nullptr) {
     conn.gateway_call.reset(new CallContext());
   } else {
-    *conn.gateway_call = CallContext();
+    conn.gateway_call->Reset();
   }
   return *conn.gateway_call;
 }
@@ -499,8 +499,8 @@ void ParseGatewayTarget(std::string_view target, CallContext& call) {
     rest = path.substr(8);  // "/api/v1/"
   }
   const std::size_t slash = rest.find('/');
-  call.name = std::string(rest.substr(0, slash));
-  call.upstream_target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  call.name.assign(rest.substr(0, slash));
+  call.upstream_target.assign(slash == std::string_view::npos ? "/" : rest.substr(slash));
   call.upstream_target += query;
 }
 

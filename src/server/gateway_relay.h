@@ -105,35 +105,52 @@ class UpstreamResponse {
   std::unique_ptr<ResponseParser> parser_;
 };
 
-// Everything the stages of one call share.
-struct CallContext {
+// What the stages of one call share, but its strings (CallContext). A field added here
+// is reset for each call by itself.
+struct CallFields {
   core::TimePoint start;
   core::TimePoint deadline;
   bool keep_alive = true;  // the client connection may serve another request
   bool http10 = false;
   std::string_view method;
   bool by_capability = false;
-  std::string name;                          // agent name, instance id or capability
-  std::string upstream_target;               // path and query sent upstream
   boost::static_string<128> correlation_id;  // inline: no allocation per call
   observe::TraceId trace_id;
   observe::SpanId span_id;
   observe::SpanId parent_span;
   bool head_sampled = false;
-  std::string tracestate;
   resilience::Priority priority = resilience::Priority::kNormal;
   std::string_view operation_type;
   bool heavy = false;
   bool critical = false;
-  std::string caller;
   bool streamed = false;         // the request body streams instead of being buffered
   bool idempotency_key = false;  // the request carries a non-empty Idempotency-Key
   std::string_view hash_key;     // the consistent-hash header's value, if any
   resilience::CallBudget budget{};
-  std::string agent;
-  std::string instance;
   int phase = 0;
   int attempts = 0;
+};
+
+// Everything the stages of one call share. A connection keeps one from call to call,
+// and Reset keeps the strings' buffers, so that its calls allocate none for them.
+struct CallContext : CallFields {
+  std::string name;             // agent name, instance id or capability
+  std::string upstream_target;  // path and query sent upstream
+  std::string tracestate;
+  std::string caller;
+  std::string agent;
+  std::string instance;
+
+  // Back to the defaults for a new call. A string added above is cleared here too.
+  void Reset() {
+    static_cast<CallFields&>(*this) = CallFields();
+    name.clear();
+    upstream_target.clear();
+    tracestate.clear();
+    caller.clear();
+    agent.clear();
+    instance.clear();
+  }
 };
 
 // Resets and returns `conn`'s call state for a new gateway call; created on first use.

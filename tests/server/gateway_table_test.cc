@@ -215,6 +215,42 @@ TEST(GatewayTargetTest, SplitsNameAndUpstreamPath) {
   EXPECT_EQ(cap.upstream_target, "/q");
 }
 
+TEST(GatewayTargetTest, AReusedCallStartsFromTheDefaults) {
+  CallContext call;
+  ParseGatewayTarget("/api/v1/search/a-path-longer-than-the-inline-capacity?with=query", call);
+  call.keep_alive = false;
+  call.correlation_id = "corr-1";
+  call.head_sampled = true;
+  call.priority = resilience::Priority::kHigh;
+  call.streamed = true;
+  call.tracestate = "vendor=1";
+  call.caller = "caller-agent";
+  call.agent = "search";
+  call.instance = "search-1";
+  call.attempts = 2;
+  const std::size_t capacity = call.upstream_target.capacity();
+
+  call.Reset();
+  const CallContext fresh;
+  EXPECT_EQ(call.keep_alive, fresh.keep_alive);
+  EXPECT_EQ(call.by_capability, fresh.by_capability);
+  EXPECT_TRUE(call.correlation_id.empty());
+  EXPECT_EQ(call.head_sampled, fresh.head_sampled);
+  EXPECT_EQ(call.priority, fresh.priority);
+  EXPECT_EQ(call.streamed, fresh.streamed);
+  EXPECT_EQ(call.attempts, fresh.attempts);
+  for (const std::string* text : {&call.name, &call.upstream_target, &call.tracestate, &call.caller,
+                                  &call.agent, &call.instance}) {
+    EXPECT_TRUE(text->empty()) << *text;
+  }
+  EXPECT_EQ(call.upstream_target.capacity(), capacity);  // the buffer is kept
+
+  ParseGatewayTarget("/agents/alpha/v1", call);
+  EXPECT_FALSE(call.by_capability);
+  EXPECT_EQ(call.name, "alpha");
+  EXPECT_EQ(call.upstream_target, "/v1");
+}
+
 TEST(GatewayTargetTest, HeavyRoutesMatchByPrefix) {
   GatewayOptions o;
   o.heavy_routes = {"/agents/trainer/train"};
