@@ -82,9 +82,23 @@ report() {
     'BEGIN {printf "ratio req/s %.2f   ratio p99 %.2f\n", ar / br, ap / bp}'
   if [[ $(wc -l <"$1") == $(wc -l <"$2") ]]; then
     local pr_rps pr_p99
-    pr_rps=$(paste -d' ' "$1" "$2" | awk '{print $1 / $3}' | median)
-    pr_p99=$(paste -d' ' "$1" "$2" | awk '{print $2 / $4}' | median)
+    local n  # values per line of file A
+    n=$(awk 'NR == 1 {print NF}' "$1")
+    pr_rps=$(paste -d' ' "$1" "$2" | awk -v n="$n" '{print $1 / $(n + 1)}' | median)
+    pr_p99=$(paste -d' ' "$1" "$2" | awk -v n="$n" '{print $2 / $(n + 2)}' | median)
     printf 'per-run ratios, median: req/s %.2f   p99 %.2f\n' "$pr_rps" "$pr_p99"
+  fi
+  # Runs of wrk_run_cpu also carry CPU microseconds per request.
+  if [[ $(awk '{print NF}' "$1" | sort -u) == 3 && $(awk '{print NF}' "$2" | sort -u) == 3 ]]; then
+    local a_cpu b_cpu
+    a_cpu=$(awk '{print $3}' "$1" | median); b_cpu=$(awk '{print $3}' "$2" | median)
+    printf 'CPU per request, median: %s %.2f us, %s %.2f us, ratio %.2f' \
+      "$3" "$a_cpu" "$4" "$b_cpu" "$(awk -v a="$a_cpu" -v b="$b_cpu" 'BEGIN {print a / b}')"
+    if [[ $(wc -l <"$1") == $(wc -l <"$2") ]]; then
+      printf '   per-run ratios, median %.2f' \
+        "$(paste -d' ' "$1" "$2" | awk '{print $3 / $6}' | median)"
+    fi
+    printf '\n'
   fi
 }
 
@@ -136,5 +150,35 @@ wrk_run_with() {
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
   if grep -q 'Non-2xx' <<<"$out"; then echo "warning: non-2xx responses: $(grep Non-2xx <<<"$out")" >&2; fi
+  WRK_REQUESTS=$(awk '/requests in/ {print $1}' <<<"$out")
   echo "$rps $p99"
+}
+
+# cpu_ticks PID...: the user + system clock ticks the processes' threads have used so far
+# (threads that ended are not counted: the servers measured here keep theirs).
+cpu_ticks() {
+  local total=0 f
+  for pid in "$@"; do
+    for f in /proc/"$pid"/task/*/stat; do
+      [[ -r "$f" ]] || continue
+      total=$((total + $(awk '{print $14 + $15}' "$f")))
+    done
+  done
+  echo "$total"
+}
+
+# wrk_run_cpu LUA URL SECONDS PID...: like wrk_run_with, with a third value: the CPU time
+# in microseconds that the processes PID... spent per request during the run. On a shared
+# machine this varies less between a pair's runs than requests/s does.
+wrk_run_cpu() {
+  local lua=$1 url=$2 secs=$3 before after line out
+  shift 3
+  out=$(mktemp)
+  before=$(cpu_ticks "$@")
+  wrk_run_with "$lua" "$url" "$secs" >"$out"  # not in a subshell: it sets WRK_REQUESTS
+  after=$(cpu_ticks "$@")
+  line=$(cat "$out")
+  rm -f "$out"
+  awk -v l="$line" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$WRK_REQUESTS" \
+    'BEGIN {printf "%s %.2f\n", l, t * 1e6 / hz / n}'
 }
