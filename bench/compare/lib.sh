@@ -168,8 +168,10 @@ cpu_ticks() {
 }
 
 # wrk_run_cpu LUA URL SECONDS PID...: like wrk_run_with, with a third value: the CPU time
-# in microseconds that the processes PID... spent per request during the run. On a shared
-# machine this varies less between a pair's runs than requests/s does.
+# in microseconds that the processes PID... spent per request during the run. With the
+# machine saturated it moves inversely to requests/s (it is the processes' share of the
+# cores over the rate); times the rate it tells whether a faster run did less work per
+# request or took more of the machine.
 wrk_run_cpu() {
   local lua=$1 url=$2 secs=$3 before after line out
   shift 3
