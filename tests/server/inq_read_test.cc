@@ -88,6 +88,13 @@ class InqReadTest : public ::testing::Test {
     io_.poll();
   }
 
+  // Waits for bytes sent to the server's socket and reads them into `r`.
+  void ReadWhatArrived(Read& r) {
+    AwaitArrival();
+    StartRead(r);
+    Finish(r);
+  }
+
   // Runs the io_context until `r` completes, for at most 5 s.
   void Finish(Read& r) {
     const auto give_up = std::chrono::steady_clock::now() + 5s;
@@ -108,10 +115,8 @@ class InqReadTest : public ::testing::Test {
 TEST_F(InqReadTest, AReadThatEmptiesTheSocketSparesTheNextTry) {
   EnableInq(server_);
   Send("GET / HTTP/1.1\r\n\r\n");
-  AwaitArrival();
   Read first;
-  StartRead(first);
-  Finish(first);
+  ReadWhatArrived(first);
   EXPECT_EQ(first.ec, boost::system::error_code());
   EXPECT_EQ(first.data, "GET / HTTP/1.1\r\n\r\n");
   EXPECT_EQ(g_recvmsg_calls, 1);
@@ -128,10 +133,8 @@ TEST_F(InqReadTest, AReadThatEmptiesTheSocketSparesTheNextTry) {
 
 TEST_F(InqReadTest, WithoutInqTheNextReadTriesFirstAsAPlainReadDoes) {
   Send("GET");
-  AwaitArrival();
   Read first;
-  StartRead(first);
-  Finish(first);
+  ReadWhatArrived(first);
   EXPECT_EQ(first.data, "GET");
 
   Read second;
@@ -146,10 +149,8 @@ TEST_F(InqReadTest, WithoutInqTheNextReadTriesFirstAsAPlainReadDoes) {
 TEST_F(InqReadTest, BytesThatArriveWhileNoReadIsPendingAreReadAtOnce) {
   EnableInq(server_);
   Send("a");
-  AwaitArrival();
   Read first;
-  StartRead(first);
-  Finish(first);
+  ReadWhatArrived(first);
   EXPECT_EQ(first.data, "a");
 
   Send("b");
@@ -180,10 +181,8 @@ TEST_F(InqReadTest, AFinThatCameWithTheLastBytesEndsTheStream) {
   EnableInq(server_);
   Send("last");
   client_.shutdown(tcp::socket::shutdown_send);
-  AwaitArrival();
   Read first;
-  StartRead(first);
-  Finish(first);
+  ReadWhatArrived(first);
   EXPECT_EQ(first.data, "last");
 
   Read second;
@@ -195,10 +194,8 @@ TEST_F(InqReadTest, AFinThatCameWithTheLastBytesEndsTheStream) {
 TEST_F(InqReadTest, AFinAfterAnEmptyingReadEndsTheStream) {
   EnableInq(server_);
   Send("x");
-  AwaitArrival();
   Read first;
-  StartRead(first);
-  Finish(first);
+  ReadWhatArrived(first);
 
   Read second;
   StartRead(second);
@@ -212,10 +209,8 @@ TEST_F(InqReadTest, AFinAfterAnEmptyingReadEndsTheStream) {
 TEST_F(InqReadTest, AResetAfterAnEmptyingReadIsReported) {
   EnableInq(server_);
   Send("x");
-  AwaitArrival();
   Read first;
-  StartRead(first);
-  Finish(first);
+  ReadWhatArrived(first);
 
   Read second;
   StartRead(second);
