@@ -103,9 +103,9 @@ std::shared_ptr<UpstreamConnection> TakeIdleUpstream(GatewayState& g,
 // Errors: kUnavailable "upstream_unavailable".
 boost::asio::awaitable<core::Result<std::shared_ptr<UpstreamConnection>>> ConnectUpstream(
     GatewayState& g, const UpstreamTarget& instance);
-// Returns a connection whose exchange completed cleanly to this thread's pool.
+// Returns a connection whose exchange completed cleanly, at `now`, to this thread's pool.
 void ReleaseUpstream(GatewayState& g, const UpstreamTarget& instance,
-                     std::shared_ptr<UpstreamConnection> conn);
+                     std::shared_ptr<UpstreamConnection> conn, core::TimePoint now);
 // Sets `conn`'s deadline: at `deadline` the socket closes and `timed_out` is set. The
 // timer is lazy: it is re-armed only when the new deadline is earlier than the one it
 // waits for, and a wait that ends before the current deadline re-arms itself, so that

@@ -316,12 +316,12 @@ Admission Admit(GatewayState& g, ServerState& s, Connection& conn, const Request
     call.budget = *budget;
     call.deadline = call.start + call.budget.timeout;
     if (call.by_capability) {
-      candidates = g.table.FindCapability(call.name);
+      candidates = g.table.FindCapability(call.name, call.start);
       if (!candidates.empty()) {
         route = candidates.front();
       }
     } else {
-      route = g.table.FindAgent(call.name, &instance_only);
+      route = g.table.FindAgent(call.name, &instance_only, call.start);
     }
     if (route == nullptr) {
       rejected = Rejected{

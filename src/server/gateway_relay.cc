@@ -22,6 +22,7 @@
 
 #include "server/head_writer.h"
 #include "server/inq_read.h"
+#include "server/nocancel_io.h"
 
 namespace agentmesh::server::internal {
 namespace {
@@ -185,10 +186,9 @@ asio::awaitable<boost::system::error_code> ReadUpstream(UpstreamConnection& up, 
 // an error; `written` says how much went out.
 bool WriteNow(asio::ip::tcp::socket& socket, std::string_view head, std::string_view body,
               std::size_t& written) {
-  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
   boost::system::error_code ec;
-  written = socket.write_some(buffers, ec);
-  return !ec || ec == asio::error::would_block;
+  written = SendNow(socket.native_handle(), head, body, ec);
+  return !ec;
 }
 
 // What is left of `head` + `body` after `written` bytes.
@@ -203,15 +203,15 @@ std::pair<std::string_view, std::string_view> Rest(std::string_view head, std::s
 asio::awaitable<boost::system::error_code> WriteUpstream(UpstreamConnection& up,
                                                          std::string_view head,
                                                          std::string_view body) {
-  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
   boost::system::error_code ec;
-  const std::size_t n = up.socket.write_some(buffers, ec);
-  if (ec && ec != asio::error::would_block) {
+  const std::size_t n = SendNow(up.socket.native_handle(), head, body, ec);
+  if (ec) {
     co_return ec;
   }
   if (n == head.size() + body.size()) {
     co_return boost::system::error_code{};
   }
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
   if (n < head.size()) {
     buffers[0] += n;
   } else {
@@ -270,10 +270,11 @@ asio::awaitable<RelayEnd> RelayBody(
 // The most attributes FinishCall gives a span.
 constexpr std::size_t kSpanAttributes = 12;
 
-// Accounts for a finished call: metrics and, when kept, the span.
-void FinishCall(GatewayState& g, const CallContext& call, int status, std::string_view error_code,
-                AgentRoute* route) {
-  const core::TimePoint end = g.clock.Now();
+// Accounts for a call that ended at `end` (its response handed to the socket): metrics,
+// when kept the span, and the start of the connection's idle period.
+void FinishCall(GatewayState& g, Connection& conn, const CallContext& call, int status,
+                std::string_view error_code, AgentRoute* route, core::TimePoint end) {
+  conn.call_ended = end;
   const core::Duration took = end - call.start;
   g.metrics.duration.Observe(core::ToSeconds(took));
   (route != nullptr ? route->Requests(g.metrics.requests, status)
@@ -656,7 +657,7 @@ asio::awaitable<void> BufferForRetry(GatewayState& g, UpstreamResult& result) {
   }
   result.buffered = true;
   if (p.keep_alive()) {
-    ReleaseUpstream(g, *result.target, std::move(result.upstream));
+    ReleaseUpstream(g, *result.target, std::move(result.upstream), g.clock.Now());
   }
   result.upstream.reset();
 }
@@ -678,6 +679,7 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
   const bool small =
       bodiless || result.buffered || p.done() || (length && *length <= g.options.buffer_limit);
   bool ok = true;
+  core::TimePoint end;  // when the response was handed to the socket
   if (small) {
     boost::system::error_code ec;
     if (!result.buffered && !p.Parse(*result.upstream, UpstreamResponse::Until::kMessage, ec)) {
@@ -705,10 +707,11 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
       const std::string owned_rest(rest_head);
       ok = co_await Write(conn, s, owned_rest, rest_body);
     }
+    end = g.clock.Now();
     if (result.upstream != nullptr) {
       DisarmDeadline(*result.upstream);
       if (p.keep_alive()) {
-        ReleaseUpstream(g, *result.target, std::move(result.upstream));
+        ReleaseUpstream(g, *result.target, std::move(result.upstream), end);
       }
     }
   } else {
@@ -733,15 +736,16 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
       result.failed_mid_body = end == RelayEnd::kSourceFailed;
     }
     DisarmDeadline(*result.upstream);
+    end = g.clock.Now();
     if (ok && keep_upstream) {
-      ReleaseUpstream(g, *result.target, std::move(result.upstream));
+      ReleaseUpstream(g, *result.target, std::move(result.upstream), end);
     }
     if (!ok) {
       call.keep_alive = false;  // the client saw a partial body: only a close ends it
     }
   }
   result.upstream.reset();
-  FinishCall(g, call, status, {}, route);
+  FinishCall(g, conn, call, status, {}, route, end);
   co_return ok&& call.keep_alive;
 }
 
@@ -764,7 +768,7 @@ asio::awaitable<bool> AnswerError(GatewayState& g, ServerState& s, Connection& c
                 "Retry-After: " + std::to_string(std::max<long>(1, seconds)) + "\r\n");
   }
   const bool written = co_await Write(conn, s, head, r.body);
-  FinishCall(g, call, r.status, status.reason(), route);
+  FinishCall(g, conn, call, r.status, status.reason(), route, g.clock.Now());
   co_return written&& call.keep_alive;
 }
 

@@ -126,8 +126,8 @@ BalancerKind RoutingTable::KindOf(const std::string& agent) const {
   return options_.default_balancer;
 }
 
-void RoutingTable::MaybeRefresh() {
-  const std::int64_t now_ns = clock_.Now().time_since_epoch().count();
+void RoutingTable::MaybeRefresh(core::TimePoint now) {
+  const std::int64_t now_ns = now.time_since_epoch().count();
   const bool stale_version =
       membership_.version() != built_version_.load(std::memory_order_acquire);
   const bool stale_weights =
@@ -248,8 +248,9 @@ void RoutingTable::Rebuild() {
 }
 
 std::shared_ptr<AgentRoute> RoutingTable::FindAgent(std::string_view name,
-                                                    std::string* instance_only) {
-  MaybeRefresh();
+                                                    std::string* instance_only,
+                                                    core::TimePoint now) {
+  MaybeRefresh(now);
   std::shared_lock lock(mu_);
   if (auto it = agents_.find(name); it != agents_.end()) {
     return it->second;
@@ -263,8 +264,9 @@ std::shared_ptr<AgentRoute> RoutingTable::FindAgent(std::string_view name,
   return nullptr;
 }
 
-std::vector<std::shared_ptr<AgentRoute>> RoutingTable::FindCapability(std::string_view capability) {
-  MaybeRefresh();
+std::vector<std::shared_ptr<AgentRoute>> RoutingTable::FindCapability(std::string_view capability,
+                                                                      core::TimePoint now) {
+  MaybeRefresh(now);
   std::vector<std::shared_ptr<AgentRoute>> out;
   std::shared_lock lock(mu_);
   auto it = capabilities_.find(capability);
@@ -282,7 +284,7 @@ std::vector<std::shared_ptr<AgentRoute>> RoutingTable::FindCapability(std::strin
 }
 
 std::vector<std::shared_ptr<AgentRoute>> RoutingTable::All() {
-  MaybeRefresh();
+  MaybeRefresh(clock_.Now());
   std::vector<std::shared_ptr<AgentRoute>> out;
   std::shared_lock lock(mu_);
   for (const auto& [name, route] : agents_) {

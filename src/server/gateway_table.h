@@ -113,14 +113,17 @@ class RoutingTable {
 
   // Returns the route of agent `name`, or of the agent owning instance id `name`, with
   // `instance_only` set to that instance's id in the second case. Null when unknown.
-  std::shared_ptr<AgentRoute> FindAgent(std::string_view name, std::string* instance_only);
+  // `now` is the caller's reading of the table's clock (a call reads it once).
+  std::shared_ptr<AgentRoute> FindAgent(std::string_view name, std::string* instance_only,
+                                        core::TimePoint now);
   // Returns the routes of agents offering `capability`, rotated for fairness.
-  std::vector<std::shared_ptr<AgentRoute>> FindCapability(std::string_view capability);
+  std::vector<std::shared_ptr<AgentRoute>> FindCapability(std::string_view capability,
+                                                          core::TimePoint now);
   // Every route, for /v1/circuits.
   std::vector<std::shared_ptr<AgentRoute>> All();
 
-  // Rebuilds from membership if it changed or the refresh interval passed.
-  void MaybeRefresh();
+  // Rebuilds from membership if it changed or the refresh interval passed by `now`.
+  void MaybeRefresh(core::TimePoint now);
 
  private:
   void Rebuild();

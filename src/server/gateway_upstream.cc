@@ -144,11 +144,10 @@ asio::awaitable<core::Result<std::shared_ptr<UpstreamConnection>>> ConnectUpstre
 }
 
 void ReleaseUpstream(GatewayState& g, const UpstreamTarget& instance,
-                     std::shared_ptr<UpstreamConnection> conn) {
+                     std::shared_ptr<UpstreamConnection> conn, core::TimePoint now) {
   if (!conn->socket.is_open() || conn->timed_out) {
     return;
   }
-  const core::TimePoint now = g.clock.Now();
   conn->idle_since = now;
   conn->buffer.clear();
   Idle& idle = IdleOf(instance);

@@ -341,7 +341,7 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<ServerState> state,
       if (!co_await ServeGatewayRequest(*s.gateway, s, *conn, buffer, parser)) {
         break;
       }
-      idle_since = s.clock.Now();
+      idle_since = conn->call_ended;
       continue;
     }
     if (!ec) {

@@ -80,6 +80,9 @@ struct Connection {
   Worker& worker;
   Phase phase = Phase::kHandling;
   core::TimePoint since{};
+  // When the gateway's last call on this connection ended (its response handed to the
+  // socket): the start of the next idle period, read from the clock once per call.
+  core::TimePoint call_ended{};
   std::string peer;  // the client's address, looked up once when first needed
   // The gateway's call state, kept between requests so that a call allocates none.
   std::unique_ptr<CallContext, CallContextDeleter> gateway_call;

@@ -29,6 +29,8 @@
 // After the socket headers, which it needs and does not include.
 #include <boost/asio/detail/reactive_socket_recv_op.hpp>
 
+#include "server/nocancel_io.h"
+
 namespace agentmesh::server::internal {
 
 // Asks the kernel to report, with each read of `socket`, what is left to read. Reads with
@@ -64,7 +66,8 @@ inline int InqOf(msghdr& msg) {
 namespace boost::asio::detail {
 
 // The receive operation for an InqBuffer: Asio's own (reactive_socket_recv_op.hpp), with
-// recvmsg() instead of recv(), and "done and exhausted" also when nothing is left.
+// recvmsg() instead of recv() (without glibc's cancellation point: nocancel_io.h), and
+// "done and exhausted" also when nothing is left.
 template <>
 class reactive_socket_recv_op_base<agentmesh::server::internal::InqBuffer> : public reactor_op {
  public:
@@ -87,7 +90,7 @@ class reactive_socket_recv_op_base<agentmesh::server::internal::InqBuffer> : pub
     for (;;) {
       msg.msg_control = control;
       msg.msg_controllen = sizeof(control);
-      const ssize_t n = ::recvmsg(o->socket_, &msg, o->flags_);
+      const ssize_t n = agentmesh_recvmsg(o->socket_, &msg, o->flags_);
       if (n > 0) {
         o->ec_ = boost::system::error_code();
         o->bytes_transferred_ = static_cast<std::size_t>(n);

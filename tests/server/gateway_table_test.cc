@@ -90,27 +90,27 @@ TEST_F(GatewayTableTest, FindsAgentsByNameInstanceIdAndCapability) {
   Register(Spec("b-1", "beta", "127.0.0.1:2001", 100, {"search", "write"}));
   RoutingTable table(options_, membership_, clock_);
   std::string only;
-  auto alpha = table.FindAgent("alpha", &only);
+  auto alpha = table.FindAgent("alpha", &only, clock_.Now());
   ASSERT_NE(alpha, nullptr);
   EXPECT_EQ(alpha->name, "alpha");
   EXPECT_TRUE(only.empty());
-  auto by_id = table.FindAgent("b-1", &only);
+  auto by_id = table.FindAgent("b-1", &only, clock_.Now());
   ASSERT_NE(by_id, nullptr);
   EXPECT_EQ(by_id->name, "beta");
   EXPECT_EQ(only, "b-1");
-  EXPECT_EQ(table.FindAgent("gamma", &only), nullptr);
-  EXPECT_EQ(table.FindCapability("search").size(), 2u);
-  EXPECT_EQ(table.FindCapability("write").size(), 1u);
-  EXPECT_TRUE(table.FindCapability("none").empty());
+  EXPECT_EQ(table.FindAgent("gamma", &only, clock_.Now()), nullptr);
+  EXPECT_EQ(table.FindCapability("search", clock_.Now()).size(), 2u);
+  EXPECT_EQ(table.FindCapability("write", clock_.Now()).size(), 1u);
+  EXPECT_TRUE(table.FindCapability("none", clock_.Now()).empty());
 }
 
 TEST_F(GatewayTableTest, SeesNewRegistrationsWithoutWaitingForARefresh) {
   Register(Spec("a-1", "alpha", "127.0.0.1:1001"));
   RoutingTable table(options_, membership_, clock_);
   std::string only;
-  ASSERT_NE(table.FindAgent("alpha", &only), nullptr);
+  ASSERT_NE(table.FindAgent("alpha", &only, clock_.Now()), nullptr);
   Register(Spec("b-1", "beta", "127.0.0.1:2001"));
-  EXPECT_NE(table.FindAgent("beta", &only), nullptr);
+  EXPECT_NE(table.FindAgent("beta", &only, clock_.Now()), nullptr);
 }
 
 TEST_F(GatewayTableTest, WeightedRoundRobinFollowsRegisteredWeights) {
@@ -118,7 +118,7 @@ TEST_F(GatewayTableTest, WeightedRoundRobinFollowsRegisteredWeights) {
   Register(Spec("a-2", "alpha", "127.0.0.1:1002", 100));
   RoutingTable table(options_, membership_, clock_);
   std::string only;
-  auto route = table.FindAgent("alpha", &only);
+  auto route = table.FindAgent("alpha", &only, clock_.Now());
   ASSERT_NE(route, nullptr);
   const auto counts = PickMany(*route, 400);
   EXPECT_EQ(counts.at("a-1"), 300);
@@ -130,7 +130,7 @@ TEST_F(GatewayTableTest, OpenBreakerTakesAnInstanceOutUntilItsRecoveryTimeout) {
   Register(Spec("a-2", "alpha", "127.0.0.1:1002"));
   RoutingTable table(options_, membership_, clock_);
   std::string only;
-  auto route = table.FindAgent("alpha", &only);
+  auto route = table.FindAgent("alpha", &only, clock_.Now());
   ASSERT_NE(route, nullptr);
   {
     std::lock_guard lock(route->mu);
@@ -149,8 +149,8 @@ TEST_F(GatewayTableTest, AllBreakersOpenIsCircuitOpenNotNoHealthy) {
   Register(Spec("z-1", "zeta", ""));  // no address: not routable
   RoutingTable table(options_, membership_, clock_);
   std::string only;
-  auto alpha = table.FindAgent("alpha", &only);
-  auto zeta = table.FindAgent("zeta", &only);
+  auto alpha = table.FindAgent("alpha", &only, clock_.Now());
+  auto zeta = table.FindAgent("zeta", &only, clock_.Now());
   ASSERT_NE(alpha, nullptr);
   ASSERT_NE(zeta, nullptr);
   std::lock_guard lock(alpha->mu);
@@ -167,7 +167,7 @@ TEST_F(GatewayTableTest, RetryAvoidsTheInstanceThatFailedWhileAnotherIsLeft) {
   Register(Spec("a-2", "alpha", "127.0.0.1:1002"));
   RoutingTable table(options_, membership_, clock_);
   std::string only;
-  auto route = table.FindAgent("alpha", &only);
+  auto route = table.FindAgent("alpha", &only, clock_.Now());
   std::lock_guard lock(route->mu);
   for (int i = 0; i < 10; ++i) {
     const Pick p = PickInstance(*route, clock_.Now(), 0, {"a-1"});
@@ -186,7 +186,7 @@ TEST_F(GatewayTableTest, ConsistentHashingKeepsAKeyOnOneInstance) {
   }
   RoutingTable table(options_, membership_, clock_);
   std::string only;
-  auto route = table.FindAgent("alpha", &only);
+  auto route = table.FindAgent("alpha", &only, clock_.Now());
   ASSERT_EQ(route->kind, BalancerKind::kConsistentHash);
   std::lock_guard lock(route->mu);
   const std::uint64_t hash = routing::HashKey("session-42");

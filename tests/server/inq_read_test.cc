@@ -18,18 +18,18 @@
 namespace {
 
 // recvmsg() calls on the socket under test; the test binary links with
-// --wrap=recvmsg, so every call in it comes here first.
+// --wrap=agentmesh_recvmsg, so every call InqBuffer reads make comes here first.
 std::atomic<int> g_watched_fd{-1};
 std::atomic<int> g_recvmsg_calls{0};
 
 }  // namespace
 
-extern "C" ssize_t __real_recvmsg(int fd, msghdr* msg, int flags);
-extern "C" ssize_t __wrap_recvmsg(int fd, msghdr* msg, int flags) {
+extern "C" ssize_t __real_agentmesh_recvmsg(int fd, msghdr* msg, int flags);
+extern "C" ssize_t __wrap_agentmesh_recvmsg(int fd, msghdr* msg, int flags) {
   if (fd == g_watched_fd.load()) {
     ++g_recvmsg_calls;
   }
-  return __real_recvmsg(fd, msg, flags);
+  return __real_agentmesh_recvmsg(fd, msg, flags);
 }
 
 namespace agentmesh::server::internal {
