@@ -438,7 +438,8 @@ asio::awaitable<void> RunAttempts(GatewayState& g, Connection& conn, beast::flat
     if (attempt > 1) {
       result = UpstreamResult();  // the earlier answer was kept only for want of a retry
     }
-    co_await Exchange(g, conn, buffer, parser, call, target, sent, result);
+    result.target = std::move(target);  // moved: no reference count traffic
+    co_await Exchange(g, conn, buffer, parser, call, sent, result);
     const core::TimePoint answered = g.clock.Now();
     g.metrics.upstream_duration.Observe(core::ToSeconds(answered - sent));
     if (retry_held) {
@@ -456,11 +457,11 @@ asio::awaitable<void> RunAttempts(GatewayState& g, Connection& conn, beast::flat
     }
     {
       std::lock_guard lock(route.mu);
-      RecordOutcomeLocked(g, route, pick.index, target->id, result.outcome, answered);
+      RecordOutcomeLocked(g, route, pick.index, result.target->id, result.outcome, answered);
     }
     retry_held = true;
     g.metrics.retries.WithLabels({route.name}).Inc();
-    tried.push_back(target->id);
+    tried.push_back(result.target->id);
     // Keep the failed answer (body buffered, connection released) in case no retry
     // can go out after all; it is then what the caller gets.
     co_await BufferForRetry(g, result);

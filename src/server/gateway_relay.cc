@@ -557,15 +557,14 @@ asio::awaitable<boost::system::error_code> SendRest(UpstreamConnection& up, std:
 // call, so its rare paths live in the helpers above and keep its frame under that size
 // (g++ gives every local of a coroutine a place in its frame).
 asio::awaitable<void> Exchange(GatewayState& g, Connection& conn, beast::flat_buffer& buffer,
-                               RequestParser& parser, CallContext& call,
-                               const std::shared_ptr<const UpstreamTarget>& target,
-                               core::TimePoint now, UpstreamResult& result) {
-  result.target = target;
+                               RequestParser& parser, CallContext& call, core::TimePoint now,
+                               UpstreamResult& result) {
+  const UpstreamTarget& target = *result.target;
   for (bool fresh = false;; fresh = true) {
     // (No co_await inside a conditional expression: g++ 12 miscompiles those.)
-    std::shared_ptr<UpstreamConnection> up = fresh ? nullptr : TakeIdleUpstream(g, *target, now);
+    std::shared_ptr<UpstreamConnection> up = fresh ? nullptr : TakeIdleUpstream(g, target, now);
     if (up == nullptr) {
-      auto connected = co_await ConnectUpstream(g, *target);
+      auto connected = co_await ConnectUpstream(g, target);
       if (!connected) {
         result.error = core::Status(core::StatusCode::kUnavailable, "upstream_unavailable",
                                     connected.error().message());
@@ -575,7 +574,7 @@ asio::awaitable<void> Exchange(GatewayState& g, Connection& conn, beast::flat_bu
       up = std::move(*connected);
     }
     ArmDeadline(up, call.deadline);
-    const std::string_view head = RequestHead(call, parser, *target, now);
+    const std::string_view head = RequestHead(call, parser, target, now);
     boost::system::error_code ec;
     if (call.streamed) {
       ec = co_await SendStreamed(conn, buffer, parser, *up, head, g.options.max_body_bytes);
@@ -615,13 +614,13 @@ asio::awaitable<void> Exchange(GatewayState& g, Connection& conn, beast::flat_bu
     }
     if (up->timed_out) {
       result.error = core::DeadlineExceeded(
-          "upstream_timeout", "Instance '" + target->id + "' did not answer within the call's " +
+          "upstream_timeout", "Instance '" + target.id + "' did not answer within the call's " +
                                   core::FormatDuration(call.budget.timeout) + " budget.");
       result.retryable = false;
     } else {
       result.error = core::Status(
           core::StatusCode::kUnavailable, "upstream_failed",
-          "Instance '" + target->id + "' failed before answering: " + ec.message() + ".");
+          "Instance '" + target.id + "' failed before answering: " + ec.message() + ".");
       result.retryable = !call.streamed;
     }
     DisarmDeadline(*up);

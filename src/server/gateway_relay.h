@@ -181,14 +181,13 @@ void ParseGatewayTarget(std::string_view target, CallContext& call);
 // Whether `path` starts with one of the configured heavy routes.
 bool IsHeavyRoute(const GatewayOptions& options, std::string_view path);
 
-// One attempt, starting at `now`: sends the request to `target` and reads the response
-// header into `result`, which is as default-constructed (filled in place: a result
-// returned by value would be moved and destroyed twice more per call).
+// One attempt, starting at `now`: sends the request to `result.target` and reads the
+// response header into `result`, which is otherwise as default-constructed (filled in
+// place: a result returned by value would be moved and destroyed twice more per call).
 boost::asio::awaitable<void> Exchange(GatewayState& g, Connection& conn,
                                       boost::beast::flat_buffer& buffer, RequestParser& parser,
-                                      CallContext& call,
-                                      const std::shared_ptr<const UpstreamTarget>& target,
-                                      core::TimePoint now, UpstreamResult& result);
+                                      CallContext& call, core::TimePoint now,
+                                      UpstreamResult& result);
 // Reads a retryable answer's body into memory (releasing the upstream connection) so
 // that it can still be relayed if no retry goes out; a body too large to keep is dropped
 // and the answer becomes a 502.
