@@ -30,8 +30,9 @@ ssize_t agentmesh_sendmsg(int fd, const msghdr* msg, int flags);
 namespace agentmesh::server::internal {
 
 // Sends `head` and then `body` on the non-blocking socket `fd` in one system call, as much
-// as the socket takes now, without SIGPIPE. Returns the bytes sent: fewer than both hold
-// (maybe 0) when the socket's buffer is full. Sets `ec` on any other failure.
+// as the socket takes now, without SIGPIPE: send() when they fit one small buffer, else
+// sendmsg(). Returns the bytes sent: fewer than both hold (maybe 0) when the socket's
+// buffer is full. Sets `ec` on any other failure.
 std::size_t SendNow(int fd, std::string_view head, std::string_view body,
                     boost::system::error_code& ec);
 
