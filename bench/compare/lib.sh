@@ -67,11 +67,15 @@ wrk_run() {
   echo "$rps $p99"
 }
 
+# min_fields FILE: the fewest fields on any line of FILE.
+min_fields() { awk 'NR == 1 || NF < m {m = NF} END {print m + 0}' "$1"; }
+
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-# report FILE_A FILE_B NAME_A NAME_B: medians and ratios A/B. When both files hold the
-# same number of runs (line N of each ran back to back), also the median of the per-run
-# ratios: on a machine whose speed drifts between runs, adjacent runs compare better.
+# report FILE_A FILE_B NAME_A NAME_B [CPU_NAME...]: medians and ratios A/B. When both files
+# hold the same number of runs (line N of each ran back to back), also the median of the
+# per-run ratios: on a machine whose speed drifts between runs, adjacent runs compare
+# better. CPU_NAMEs name the CPU columns of wrk_run_cpu runs, in order.
 report() {
   local a_rps a_p99 b_rps b_p99
   a_rps=$(awk '{print $1}' "$1" | median); a_p99=$(awk '{print $2}' "$1" | median)
@@ -88,18 +92,26 @@ report() {
     pr_p99=$(paste -d' ' "$1" "$2" | awk -v n="$n" '{print $2 / $(n + 2)}' | median)
     printf 'per-run ratios, median: req/s %.2f   p99 %.2f\n' "$pr_rps" "$pr_p99"
   fi
-  # Runs of wrk_run_cpu also carry CPU microseconds per request.
-  if [[ $(awk '{print NF}' "$1" | sort -u) == 3 && $(awk '{print NF}' "$2" | sort -u) == 3 ]]; then
-    local a_cpu b_cpu
-    a_cpu=$(awk '{print $3}' "$1" | median); b_cpu=$(awk '{print $3}' "$2" | median)
-    printf 'CPU per request, median: %s %.2f us, %s %.2f us, ratio %.2f' \
+  # Runs of wrk_run_cpu also carry CPU microseconds per request, one column per group of
+  # processes, named by the arguments after NAME_B.
+  local labels=("${@:5}") k
+  for k in "${!labels[@]}"; do
+    local col=$((k + 3)) a_cpu b_cpu
+    if (($(min_fields "$1") < col || $(min_fields "$2") < col)); then
+      break
+    fi
+    a_cpu=$(awk -v c="$col" '{print $c}' "$1" | median)
+    b_cpu=$(awk -v c="$col" '{print $c}' "$2" | median)
+    printf 'CPU per request of the %s, median: %s %.2f us, %s %.2f us, ratio %.2f' "${labels[k]}" \
       "$3" "$a_cpu" "$4" "$b_cpu" "$(awk -v a="$a_cpu" -v b="$b_cpu" 'BEGIN {print a / b}')"
     if [[ $(wc -l <"$1") == $(wc -l <"$2") ]]; then
+      local n
+      n=$(awk 'NR == 1 {print NF}' "$1")
       printf '   per-run ratios, median %.2f' \
-        "$(paste -d' ' "$1" "$2" | awk '{print $3 / $6}' | median)"
+        "$(paste -d' ' "$1" "$2" | awk -v c="$col" -v n="$n" '{print $c / $(n + c)}' | median)"
     fi
     printf '\n'
-  fi
+  done
 }
 
 # start_nginx_with DIR NAME WORKERS CHECK_URL HTTP_BODY: starts one more nginx with its own
@@ -167,20 +179,33 @@ cpu_ticks() {
   echo "$total"
 }
 
-# wrk_run_cpu LUA URL SECONDS PID...: like wrk_run_with, with a third value: the CPU time
-# in microseconds that the processes PID... spent per request during the run. With the
-# machine saturated it moves inversely to requests/s (it is the processes' share of the
-# cores over the rate); times the rate it tells whether a faster run did less work per
-# request or took more of the machine.
+# wrk_run_cpu LUA URL SECONDS GROUP...: like wrk_run_with, with one more value per GROUP
+# (a quoted, space-separated list of PIDs): the CPU time in microseconds that its processes
+# spent per request during the run. With the machine saturated the processes' shares of
+# the cores add up to all of them, so requests/s is the cores over the sum of every
+# process's CPU per request: a group's figure tells where a faster or slower run did less
+# or more work per request.
 wrk_run_cpu() {
-  local lua=$1 url=$2 secs=$3 before after line out
+  local lua=$1 url=$2 secs=$3 out line group
   shift 3
+  local -a before=() after=()
+  for group in "$@"; do
+    # shellcheck disable=SC2086  # a group is a list of PIDs
+    before+=("$(cpu_ticks $group)")
+  done
   out=$(mktemp)
-  before=$(cpu_ticks "$@")
   wrk_run_with "$lua" "$url" "$secs" >"$out"  # not in a subshell: it sets WRK_REQUESTS
-  after=$(cpu_ticks "$@")
+  for group in "$@"; do
+    # shellcheck disable=SC2086
+    after+=("$(cpu_ticks $group)")
+  done
   line=$(cat "$out")
   rm -f "$out"
-  awk -v l="$line" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$WRK_REQUESTS" \
-    'BEGIN {printf "%s %.2f\n", l, t * 1e6 / hz / n}'
+  local i hz
+  hz=$(getconf CLK_TCK)
+  for i in "${!before[@]}"; do
+    line+=$(awk -v t=$((after[i] - before[i])) -v hz="$hz" -v n="$WRK_REQUESTS" \
+      'BEGIN {printf " %.2f", t * 1e6 / hz / n}')
+  done
+  echo "$line"
 }
