@@ -678,7 +678,7 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
   const bool small =
       bodiless || result.buffered || p.done() || (length && *length <= g.options.buffer_limit);
   bool ok = true;
-  core::TimePoint end;  // when the response was handed to the socket
+  core::TimePoint responded;  // when the response was handed to the socket
   if (small) {
     boost::system::error_code ec;
     if (!result.buffered && !p.Parse(*result.upstream, UpstreamResponse::Until::kMessage, ec)) {
@@ -706,11 +706,11 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
       const std::string owned_rest(rest_head);
       ok = co_await Write(conn, s, owned_rest, rest_body);
     }
-    end = g.clock.Now();
+    responded = g.clock.Now();
     if (result.upstream != nullptr) {
       DisarmDeadline(*result.upstream);
       if (p.keep_alive()) {
-        ReleaseUpstream(g, *result.target, std::move(result.upstream), end);
+        ReleaseUpstream(g, *result.target, std::move(result.upstream), responded);
       }
     }
   } else {
@@ -735,16 +735,16 @@ asio::awaitable<bool> FinishExchange(GatewayState& g, ServerState& s, Connection
       result.failed_mid_body = end == RelayEnd::kSourceFailed;
     }
     DisarmDeadline(*result.upstream);
-    end = g.clock.Now();
+    responded = g.clock.Now();
     if (ok && keep_upstream) {
-      ReleaseUpstream(g, *result.target, std::move(result.upstream), end);
+      ReleaseUpstream(g, *result.target, std::move(result.upstream), responded);
     }
     if (!ok) {
       call.keep_alive = false;  // the client saw a partial body: only a close ends it
     }
   }
   result.upstream.reset();
-  FinishCall(g, conn, call, status, {}, route, end);
+  FinishCall(g, conn, call, status, {}, route, responded);
   co_return ok&& call.keep_alive;
 }
 
