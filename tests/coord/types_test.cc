@@ -15,7 +15,7 @@ TEST(ValidateNameTest, AcceptsPathLikeNames) {
 }
 
 TEST(ValidateNameTest, RejectsEmptyLongOddCharactersAndBadSlashes) {
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string(), std::string(201, 'x'), std::string("a b"), std::string("/a"),
         std::string("a/"), std::string("a//b"), std::string("a?b"), std::string("é")}) {
     const core::Status s = ValidateName(bad);
