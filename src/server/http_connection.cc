@@ -26,6 +26,7 @@
 
 #include "http_internal.h"
 #include "inq_read.h"
+#include "nocancel_io.h"
 #include <unistd.h>
 
 namespace agentmesh::server::internal {
@@ -140,15 +141,15 @@ void SerializeHead(const Response& r, std::string_view correlation_id, bool keep
 asio::awaitable<bool> Write(Connection& conn, ServerState& s, std::string_view head,
                             std::string_view body) {
   tcp::socket& socket = conn.stream.socket();
-  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
   boost::system::error_code ec;
-  const std::size_t n = socket.write_some(buffers, ec);
-  if (ec && ec != asio::error::would_block) {
+  const std::size_t n = SendNow(socket.native_handle(), head, body, ec);
+  if (ec) {
     co_return false;
   }
   if (n == head.size() + body.size()) {
     co_return true;
   }
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
   if (n < head.size()) {
     buffers[0] += n;
   } else {

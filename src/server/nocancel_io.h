@@ -1,5 +1,5 @@
-// The gateway's per-call socket system calls, made without glibc's cancellation points.
-// Not a public API.
+// The server's per-request socket system calls (the gateway's reads and sends, every
+// response's first send), made without glibc's cancellation points. Not a public API.
 //
 // glibc's recvmsg() and sendmsg() are thread cancellation points: in a process with more
 // than one thread each call switches the thread to asynchronous cancellation and back,
