@@ -95,6 +95,14 @@ class InqReadTest : public ::testing::Test {
     Finish(r);
   }
 
+  // Sends a byte, reads it (emptying the socket) and starts the next read into `next`.
+  void StartReadAfterAnEmptyingRead(Read& next) {
+    Send("x");
+    Read first;
+    ReadWhatArrived(first);
+    StartRead(next);
+  }
+
   // Runs the io_context until `r` completes, for at most 5 s.
   void Finish(Read& r) {
     const auto give_up = std::chrono::steady_clock::now() + 5s;
@@ -193,12 +201,8 @@ TEST_F(InqReadTest, AFinThatCameWithTheLastBytesEndsTheStream) {
 
 TEST_F(InqReadTest, AFinAfterAnEmptyingReadEndsTheStream) {
   EnableInq(server_);
-  Send("x");
-  Read first;
-  ReadWhatArrived(first);
-
   Read second;
-  StartRead(second);
+  StartReadAfterAnEmptyingRead(second);
   EXPECT_FALSE(second.done);
   client_.shutdown(tcp::socket::shutdown_send);
   Finish(second);
@@ -208,12 +212,8 @@ TEST_F(InqReadTest, AFinAfterAnEmptyingReadEndsTheStream) {
 
 TEST_F(InqReadTest, AResetAfterAnEmptyingReadIsReported) {
   EnableInq(server_);
-  Send("x");
-  Read first;
-  ReadWhatArrived(first);
-
   Read second;
-  StartRead(second);
+  StartReadAfterAnEmptyingRead(second);
   client_.set_option(asio::socket_base::linger(true, 0));
   client_.close();
   Finish(second);
